@@ -1,7 +1,93 @@
--- Catalog invariants of the installed extension (pgTAP).
+-- Catalog invariants of the installed extension: every table is tenant-keyed and
+-- under forced row-level security, every writing function is revoked from PUBLIC,
+-- the single-champion index exists, append-only tables stay append-only, and
+-- pg_dump carries every table.
 BEGIN;
-SELECT plan(2);
+SELECT plan(12);
+
 SELECT has_extension('shelfops', 'shelfops is installed');
 SELECT has_schema('shelfops', 'schema shelfops exists');
+
+SELECT is(
+    (SELECT array_agg(c.relname ORDER BY c.relname)
+       FROM pg_class c
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+        AND NOT (c.relrowsecurity AND c.relforcerowsecurity)),
+    NULL,
+    'every shelfops table has row-level security enabled and forced');
+
+SELECT is(
+    (SELECT array_agg(c.relname ORDER BY c.relname)
+       FROM pg_class c
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+        AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)),
+    NULL,
+    'every shelfops table has a row-level security policy');
+
+SELECT is(
+    (SELECT array_agg(c.relname ORDER BY c.relname)
+       FROM pg_class c
+       JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+        AND (a.attname <> 'tenant_id' OR NOT a.attnotnull)),
+    NULL,
+    'every primary key leads with tenant_id NOT NULL');
+
+SELECT is(
+    (SELECT array_agg(k.conname ORDER BY k.conname)
+       FROM pg_constraint k
+       JOIN pg_class c ON c.oid = k.conrelid
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND k.contype IN ('u', 'f')
+        AND a.attname <> 'tenant_id'),
+    NULL,
+    'every unique constraint and foreign key leads with tenant_id');
+
+SELECT is(
+    (SELECT array_agg(c.relname ORDER BY c.relname)
+       FROM pg_class c
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+        AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'shelfops')::oid[])),
+    NULL,
+    'every shelfops table is registered with pg_extension_config_dump');
+
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1)
+       FROM pg_proc p
+       JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'shelfops'
+      WHERE p.provolatile = 'v'
+        AND has_function_privilege('public', p.oid, 'EXECUTE')),
+    NULL,
+    'no volatile (writing) function is executable by PUBLIC');
+
+SELECT ok(
+    EXISTS (SELECT 1 FROM pg_index i
+             WHERE i.indexrelid = 'shelfops.model_versions_one_champion'::regclass
+               AND i.indisunique
+               AND pg_get_expr(i.indpred, i.indrelid) LIKE '%status = ''champion''%'
+               AND pg_get_indexdef(i.indexrelid) LIKE '%(tenant_id, model_name)%'),
+    'a partial unique index allows one champion per (tenant, model)');
+
+SELECT is(
+    (SELECT array_agg(r || ' ' || t || ' ' || priv ORDER BY 1)
+       FROM unnest(ARRAY['shelfops_app', 'shelfops_analyst', 'shelfops_admin']) r,
+            unnest(ARRAY['shelfops.model_experiments', 'shelfops.model_retraining_log']) t,
+            unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) priv
+      WHERE has_table_privilege(r, t, priv)),
+    NULL,
+    'model_experiments and model_retraining_log are append-only for every shelfops role');
+
+SELECT ok(
+    NOT has_table_privilege('shelfops_analyst', 'shelfops.model_versions', 'UPDATE')
+    AND has_table_privilege('shelfops_admin', 'shelfops.model_versions', 'UPDATE'),
+    'only admins can change model status (promotion)');
+
+SELECT ok(
+    NOT has_table_privilege('shelfops_app', 'shelfops.sales', 'SELECT')
+    AND has_table_privilege('shelfops_app', 'shelfops.forecasts', 'SELECT'),
+    'the app role reads forecasts but not raw sales');
+
 SELECT * FROM finish();
 ROLLBACK;
