@@ -62,11 +62,14 @@ COMMENT ON TABLE shelfops.datasets IS
 -- The canonical contract: one row per (tenant, dataset, store, product, period) at
 -- the dataset's grain.  quantity is signed (returns stay negative); NULL means
 -- "not known", never "zero".
+-- Identifier columns use the C collation: they are codes, compared byte-wise, which
+-- keeps the primary key cheap to maintain during bulk loads.  tenant_id and
+-- dataset_id are checked as shelfops.ident through the foreign key to datasets.
 CREATE TABLE shelfops.sales (
-    tenant_id          shelfops.ident NOT NULL DEFAULT shelfops.current_tenant(),
-    dataset_id         shelfops.ident NOT NULL,
-    store_id           text NOT NULL,
-    product_id         text NOT NULL,
+    tenant_id          text COLLATE "C" NOT NULL DEFAULT shelfops.current_tenant(),
+    dataset_id         text COLLATE "C" NOT NULL,
+    store_id           text COLLATE "C" NOT NULL,
+    product_id         text COLLATE "C" NOT NULL,
     sale_date          date NOT NULL,
     quantity           float8 NOT NULL CHECK (quantity NOT IN ('NaN', 'Infinity', '-Infinity')),
     category           text,
