@@ -36,13 +36,19 @@ install_packages() {
 }
 
 # make, then make install under a machine-wide lock: several checkouts on one
-# machine share the server's lib and extension folders.
+# machine share the server's lib and extension folders.  The lock (fd 9) is held
+# until the calling script exits, so a test run is not disturbed by another
+# checkout's install; release_install_lock gives it up earlier.
 build_and_install() {
     say "building shelfops"
     make -C "$ROOT" -s -j2
     exec 9>/tmp/shelfops-install.lock
     flock 9
     make -C "$ROOT" -s install >/dev/null
+}
+
+release_install_lock() {
+    exec 9>&-
 }
 
 # The postgres user must be able to reach the cluster folder and ../shared
@@ -103,8 +109,9 @@ CONF
         (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null)
     fi
     say "starting cluster on socket $SOCK port $PORT"
+    # 9>&-: the server must not inherit the install lock (it would hold it forever).
     (cd / && runuser -u postgres -- env OMP_WAIT_POLICY=passive "$PGBIN/pg_ctl" -D "$DATA" \
-        -l "$CLUSTER/postgres.log" -w -t 60 start >/dev/null)
+        -l "$CLUSTER/postgres.log" -w -t 60 start >/dev/null 9>&-)
     echo "$libsum" >"$CLUSTER/loaded.sha256"
     cluster_env
 }
