@@ -442,21 +442,41 @@ end_field(CsvReader *r)
 	return CSV_OK;
 }
 
-static int
-check_record_length(CsvReader *r)
+/* Raw bytes (quotes and line end included) the current record has consumed. */
+static inline size_t
+record_raw_bytes(const CsvReader *r)
 {
-	size_t		raw = r->rec_raw_before + (r->pos - r->rec_start);
+	return r->rec_raw_before + (r->pos - r->rec_start);
+}
 
-	if (raw > r->opts.max_record_bytes)
-		return fail(r, CSV_ERR_RECORD_TOO_LONG, r->rec_line, r->nfields + 1,
+/*
+ * column: the field being read when the cap was passed.  The scanning loops
+ * stop at the cap (scan_end), so this is found at the same byte whatever the
+ * buffer size, and the error is the same for any buffering.
+ */
+static int
+check_record_length(CsvReader *r, int column)
+{
+	if (record_raw_bytes(r) > r->opts.max_record_bytes)
+		return fail(r, CSV_ERR_RECORD_TOO_LONG, r->rec_line, column,
 					"record longer than %zu bytes", r->opts.max_record_bytes);
 	return CSV_OK;
+}
+
+/* Where a scanning loop must stop: end of data, or one byte past the cap. */
+static inline size_t
+scan_end(const CsvReader *r)
+{
+	size_t		budget = r->opts.max_record_bytes + 1 - r->rec_raw_before;
+	size_t		cap_pos = r->rec_start + budget;
+
+	return cap_pos < r->len ? cap_pos : r->len;
 }
 
 static int
 finish_record(CsvReader *r, CsvRecord *rec)
 {
-	int			rc = check_record_length(r);
+	int			rc = check_record_length(r, r->nfields);
 
 	if (rc != CSV_OK)
 		return rc;
@@ -492,7 +512,7 @@ refill(CsvReader *r)
 	{
 		size_t		keep = r->wpos - r->rec_start;
 
-		rc = check_record_length(r);
+		rc = check_record_length(r, r->nfields + 1);
 		if (rc != CSV_OK)
 			return rc;
 		/* count the raw bytes that vanish (quotes squeezed out, and the
@@ -560,6 +580,9 @@ csv_reader_next(CsvReader *r, CsvRecord *rec)
 
 	for (;;)
 	{
+		if (r->state != STATE_RECORD_START &&
+			(rc = check_record_length(r, r->nfields + 1)) != CSV_OK)
+			return rc;
 		if (r->pos >= r->len)
 		{
 			if (r->source_eof)
@@ -632,7 +655,7 @@ csv_reader_next(CsvReader *r, CsvRecord *rec)
 				{
 					size_t		p = r->pos;
 					size_t		w = r->wpos;
-					const size_t end = r->len;
+					const size_t end = scan_end(r);
 					char		stop;
 
 					/* the hot loop: plain bytes up to the next special one */
@@ -672,7 +695,7 @@ csv_reader_next(CsvReader *r, CsvRecord *rec)
 				{
 					size_t		p = r->pos;
 					size_t		w = r->wpos;
-					const size_t end = r->len;
+					const size_t end = scan_end(r);
 
 					while (p < end)
 					{
