@@ -17,6 +17,13 @@ passed=0
 failed=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
+say "C unit tests (make -C test/unit)"
+set +e
+make -s -C "$ROOT/test/unit" 2>&1 | tee "$CLUSTER/unit.out"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -eq 0 ]; then count 1 0; else count 0 1; fi
+
 say "pg_regress (make installcheck)"
 cd "$ROOT"
 set +e
