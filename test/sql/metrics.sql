@@ -158,6 +158,12 @@ FROM unnest('{NULL}'::float8[], '{1}'::float8[]) AS t(y, f);
 SELECT shelfops_wape(y, f) AS wape, shelfops_bias_pct(y, f) AS bias_pct
 FROM unnest('{0,0}'::float8[], '{1,2}'::float8[]) AS t(y, f);
 
+-- As window aggregates: running and sliding (the sliding frame restarts the state).
+SELECT t, round(shelfops_wape(y, f) OVER (ORDER BY t)::numeric, 10) AS running_wape,
+       round(shelfops_wape(y, f) OVER (ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)::numeric, 10) AS sliding_wape
+FROM unnest('{10,20,30}'::float8[], '{12,18,33}'::float8[]) WITH ORDINALITY AS u(y, f, t)
+ORDER BY t;
+
 -- Aggregates agree with the function on the same data (NULL rows excluded from
 -- the arrays), overall and per group.
 CREATE TABLE metric_rows AS
