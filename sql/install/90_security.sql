@@ -111,7 +111,8 @@ BEGIN
     FOR g IN
         SELECT p.oid::regprocedure AS fn, grants.role
           FROM (VALUES
-                ('allocate_version',              'shelfops_analyst')
+                ('allocate_version',              'shelfops_analyst'),
+                ('shelfops_validate_dataset',     'shelfops_analyst')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
