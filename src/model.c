@@ -207,10 +207,8 @@ model_save(Model *model)
 typedef struct CacheEntry
 {
 	Model	   *model;			/* NULL: free slot */
-	ModelKind	kind;
-	uint32		crc;
-	size_t		len;
-	char	   *payload;		/* exact payload copy (in model->mcxt): the key */
+	size_t		len;			/* envelope bytes (header + payload) */
+	char	   *envelope;		/* exact copy of the verified envelope (in model->mcxt): the key */
 	uint64		last_used;
 } CacheEntry;
 
@@ -229,21 +227,27 @@ model_open(bytea *envelope)
 	EnvelopeHeader hdr;
 	CacheEntry *slot = NULL;
 	Model	   *m;
+	const char *raw = VARDATA_ANY(envelope);
+	size_t		rawlen = VARSIZE_ANY_EXHDR(envelope);
 
-	envelope_open(envelope, MODEL_KIND_NONE, &kind, &payload, &len, &hdr);
-
+	/*
+	 * A hit needs the whole envelope byte-identical to one verified before, so
+	 * the checksum pass can be skipped: equal bytes are equally valid.  The
+	 * header (which holds both CRCs) differs first between different models.
+	 */
 	for (int i = 0; i < MODEL_CACHE_SIZE; i++)
 	{
 		CacheEntry *e = &cache[i];
 
-		if (e->model && e->kind == kind && e->crc == hdr.payload_crc && e->len == len &&
-			memcmp(e->payload, payload, len) == 0)
+		if (e->model && e->len == rawlen && memcmp(e->envelope, raw, rawlen) == 0)
 		{
 			e->last_used = ++cache_tick;
 			cache_hits++;
 			return e->model;
 		}
 	}
+
+	envelope_open(envelope, MODEL_KIND_NONE, &kind, &payload, &len, &hdr);
 	cache_misses++;
 
 	if (cache_cxt == NULL)
@@ -267,11 +271,9 @@ model_open(bytea *envelope)
 
 	MemoryContextSetParent(m->mcxt, cache_cxt);
 	slot->model = m;
-	slot->kind = kind;
-	slot->crc = hdr.payload_crc;
-	slot->len = len;
-	slot->payload = MemoryContextAlloc(m->mcxt, len);
-	memcpy(slot->payload, payload, len);
+	slot->len = rawlen;
+	slot->envelope = MemoryContextAlloc(m->mcxt, rawlen);
+	memcpy(slot->envelope, raw, rawlen);
 	slot->last_used = ++cache_tick;
 	return m;
 }
