@@ -297,7 +297,7 @@ sales_writer_end(SalesWriter *writer)
 	for (int i = 0; i < SALES_BATCH_ROWS; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
 	FreeBulkInsertState(w->bistate);
-	ExecCloseIndices(w->rri);
+	/* ExecCloseResultRelations closes the result relation's indexes too */
 	ExecCloseResultRelations(w->estate);
 	ExecCloseRangeTableRelations(w->estate);
 	FreeExecutorState(w->estate);
