@@ -48,6 +48,7 @@ GRANT INSERT ON shelfops.backtest_results TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.shadow_predictions TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.forecasts TO shelfops_analyst;
 GRANT INSERT ON shelfops.model_experiments TO shelfops_analyst;
+GRANT INSERT ON shelfops.stores, shelfops.store_periods, shelfops.load_rejects TO shelfops_analyst;
 
 -- admin: promotion (status changes) and gate policy.
 GRANT UPDATE ON shelfops.model_versions TO shelfops_admin;
@@ -113,7 +114,8 @@ BEGIN
           FROM (VALUES
                 ('allocate_version',              'shelfops_analyst'),
                 ('shelfops_generate_synthetic',   'shelfops_analyst'),
-                ('shelfops_validate_dataset',     'shelfops_analyst')
+                ('shelfops_validate_dataset',     'shelfops_analyst'),
+                ('shelfops_load_dataset',         'shelfops_analyst')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
