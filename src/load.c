@@ -50,23 +50,8 @@ PG_FUNCTION_INFO_V1(shelfops_load_dataset);
  * Registry.  Detection tries the families in this order (reference §1.2).
  * --------------------------------------------------------------------------*/
 
-static const char *const favorita_detect[] = {"train.csv", "holidays_events.csv", NULL};
-static const char *const favorita_required[] = {"stores.csv", "oil.csv", NULL};
-
-/* Detected so that a Favorita directory is never taken for another family. */
-static const LoadFamily load_family_favorita_pending = {
-	.name = "favorita",
-	.frequency = "daily",
-	.country_code = "EC",
-	.grain = "store x family x day",
-	.target_unit = "units",
-	.detect_files = favorita_detect,
-	.required_files = favorita_required,
-	.load = NULL,
-};
-
 static const LoadFamily *const load_families[] = {
-	&load_family_favorita_pending,	/* replace with the favorita loader */
+	&load_family_favorita,
 	&load_family_walmart,
 	&load_family_rossmann,
 	&load_family_seed,

@@ -17,12 +17,15 @@ CREATE TABLE shelfops.stores (
     promo2                 boolean,
     promo2_since           date,                    -- Monday of Promo2SinceWeek (ISO week) of Promo2SinceYear
     promo_interval         text,                    -- e.g. 'Jan,Apr,Jul,Oct'
+    city                   text,                    -- Favorita
+    state                  text,                    -- Favorita (province)
+    cluster                integer,                 -- Favorita
     attributes             jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (tenant_id, dataset_id, store_id),
     FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
 );
 COMMENT ON TABLE shelfops.stores IS
-  'Store master of a dataset (Rossmann store.csv, Walmart stores.csv)';
+  'Store master of a dataset (Rossmann store.csv, Walmart stores.csv, Favorita stores.csv)';
 
 -- Store x period side data: Walmart features.csv ('NA' is NULL).
 CREATE TABLE shelfops.store_periods (
@@ -47,6 +50,38 @@ COMMENT ON TABLE shelfops.store_periods IS
   'Store x period side data of a dataset (Walmart features.csv)';
 
 -- The first rejected rows of a load, per reason (load_report has the full counts).
+-- Dated events of a dataset's own calendar (Favorita holidays_events.csv), kept
+-- as published, transferred rows included; the loader applies them to sales rows
+-- by locale.
+CREATE TABLE shelfops.calendar_events (
+    tenant_id    shelfops.ident NOT NULL DEFAULT shelfops.current_tenant(),
+    dataset_id   shelfops.ident NOT NULL,
+    event_no     integer NOT NULL CHECK (event_no > 0),   -- line order in the source
+    event_date   date NOT NULL,
+    event_type   text NOT NULL CHECK (event_type IN ('Holiday', 'Transfer', 'Additional', 'Bridge', 'Work Day', 'Event')),
+    locale       text NOT NULL CHECK (locale IN ('National', 'Regional', 'Local')),
+    locale_name  text NOT NULL,                            -- country, state or city
+    description  text,
+    transferred  boolean NOT NULL,
+    PRIMARY KEY (tenant_id, dataset_id, event_no),
+    FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE shelfops.calendar_events IS
+  'Holidays and events of a dataset''s own calendar (Favorita holidays_events.csv)';
+
+-- Calendar-level numeric series of a dataset (Favorita oil.csv); NULL = unknown.
+CREATE TABLE shelfops.daily_indicators (
+    tenant_id    shelfops.ident NOT NULL DEFAULT shelfops.current_tenant(),
+    dataset_id   shelfops.ident NOT NULL,
+    indicator    text NOT NULL,
+    day          date NOT NULL,
+    value        float8 CHECK (value NOT IN ('NaN', 'Infinity', '-Infinity')),
+    PRIMARY KEY (tenant_id, dataset_id, indicator, day),
+    FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE shelfops.daily_indicators IS
+  'Dated indicators of a dataset (Favorita WTI oil price)';
+
 CREATE TABLE shelfops.load_rejects (
     tenant_id    shelfops.ident NOT NULL DEFAULT shelfops.current_tenant(),
     dataset_id   shelfops.ident NOT NULL,
@@ -66,6 +101,8 @@ COMMENT ON TABLE shelfops.load_rejects IS
 SELECT pg_catalog.pg_extension_config_dump('shelfops.stores', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.store_periods', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.load_rejects', '');
+SELECT pg_catalog.pg_extension_config_dump('shelfops.calendar_events', '');
+SELECT pg_catalog.pg_extension_config_dump('shelfops.daily_indicators', '');
 
 CREATE FUNCTION shelfops_load_dataset(dataset_id text, path text, family text DEFAULT 'auto',
                                       tenant_id text DEFAULT NULL, dq_thresholds jsonb DEFAULT NULL)
@@ -73,4 +110,4 @@ RETURNS jsonb
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'shelfops_load_dataset';
 COMMENT ON FUNCTION shelfops_load_dataset(text, text, text, text, jsonb) IS
-  'Load a server-side dataset directory (rossmann, walmart, seed; auto-detected) into shelfops.sales and its side tables; needs pg_read_server_files';
+  'Load a server-side dataset directory (favorita, walmart, rossmann, seed; auto-detected) into shelfops.sales and its side tables; needs pg_read_server_files';

@@ -48,7 +48,8 @@ GRANT INSERT ON shelfops.backtest_results TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.shadow_predictions TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.forecasts TO shelfops_analyst;
 GRANT INSERT ON shelfops.model_experiments TO shelfops_analyst;
-GRANT INSERT ON shelfops.stores, shelfops.store_periods, shelfops.load_rejects TO shelfops_analyst;
+GRANT INSERT ON shelfops.stores, shelfops.store_periods, shelfops.load_rejects,
+                shelfops.calendar_events, shelfops.daily_indicators TO shelfops_analyst;
 
 -- admin: promotion (status changes) and gate policy.
 GRANT UPDATE ON shelfops.model_versions TO shelfops_admin;

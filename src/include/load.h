@@ -85,6 +85,7 @@ struct LoadState
 };
 
 /* Families (one file each). */
+extern const LoadFamily load_family_favorita;
 extern const LoadFamily load_family_rossmann;
 extern const LoadFamily load_family_walmart;
 extern const LoadFamily load_family_seed;
