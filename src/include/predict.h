@@ -1,0 +1,54 @@
+/*
+ * predict.h
+ *	  Forecasting a list of (series, target period) rows from their origins with
+ *	  a loaded model and its feature specification, and split-conformal
+ *	  intervals (see predict.c).  Training, forecasting, backtests and the arena
+ *	  all score through these functions, so every caller forecasts alike.
+ */
+#ifndef SHELFOPS_PREDICT_H
+#define SHELFOPS_PREDICT_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "feature_spec.h"
+#include "model.h"
+#include "series.h"
+
+/* Rows to forecast: target period[i] of series[i], forecast from origin[i]. */
+typedef struct ForecastRows
+{
+	int			n;
+	int32	   *series;
+	int32	   *period;
+	int32	   *origin;			/* last period known; period - origin is the step */
+} ForecastRows;
+
+/*
+ * Every (series, period) of the set with period_from <= period <= period_to and
+ * an observed y (or every one, when with_unknown), all forecast from origin.
+ */
+extern ForecastRows *forecast_rows_range(const SeriesSet *set, int period_from, int period_to,
+										 int origin, bool with_unknown, int only_series);
+
+/*
+ * Forecast each row into out[i]: model output, never negative, and 0 where the
+ * store is known to be closed on the target period.  Matrix models read
+ * features_row() (history at periods <= period - H only); history models read
+ * the series up to the origin.  Every row's step must be 1 .. spec->horizon.
+ */
+extern void forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *set,
+								  const ForecastRows *rows, double *out);
+
+/*
+ * Split-conformal calibration: from absolute residuals of a block the model did
+ * not train on, the quantiles of |y - yhat| at levels 0.50 .. 0.99 (step 0.01),
+ * with the finite-sample correction ceil((n + 1) * level) / n.
+ */
+extern Jsonb *conformal_calibrate(const double *abs_residuals, int n);
+
+/* Half-width of the interval at level (0.5 .. 0.99) from a calibration document. */
+extern double conformal_halfwidth(Jsonb *calibration, double level);
+
+#endif							/* SHELFOPS_PREDICT_H */
