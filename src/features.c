@@ -1796,3 +1796,36 @@ shelfops_feature_bench(PG_FUNCTION_ARGS)
 					m->nfeatures, set->bytes / 1048576.0, m->bytes / 1048576.0);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
+
+int
+feature_spec_history_periods(const FeatureSpec *spec)
+{
+	int			need = spec->horizon + 1;
+
+	for (int i = 0; i < spec->nfeatures; i++)
+	{
+		const FeatureDef *f = &spec->features[i];
+		int			back = 0;
+
+		switch (f->kind)
+		{
+			case FK_LAG:
+				back = f->arg;
+				break;
+			case FK_SAME_WEEKDAY_MEAN:
+				back = f->arg + 21;
+				break;
+			case FK_ROLL_MEAN:
+			case FK_ROLL_STD:
+			case FK_ROLL_MIN:
+			case FK_ROLL_MAX:
+			case FK_ROLL_COUNT:
+				back = spec->horizon + f->arg - 1;
+				break;
+			default:
+				break;
+		}
+		need = Max(need, back + 1);
+	}
+	return need;
+}

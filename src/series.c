@@ -71,7 +71,7 @@ static const char *const series_read_sql =
 "SELECT store_id, product_id, sale_date, quantity, category, promo_count,"
 " is_promotional, is_holiday, holiday_type, is_school_holiday, is_open,"
 " unit_price, unit_cost"
-" FROM shelfops.sales WHERE tenant_id = $1 AND dataset_id = $2"
+ " FROM shelfops.sales WHERE tenant_id = $1 AND dataset_id = $2 AND sale_date >= $3"
 " ORDER BY store_id, product_id, sale_date";
 
 static uint64 series_next_load_id = 1;
@@ -281,9 +281,16 @@ SeriesSet *
 series_load_extended(const char *tenant_id, const char *dataset_id,
 					 int extra_periods, MemoryContext cxt)
 {
+	return series_load_window(tenant_id, dataset_id, DATEVAL_NOBEGIN, extra_periods, cxt);
+}
+
+SeriesSet *
+series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_date,
+				   int extra_periods, MemoryContext cxt)
+{
 	SeriesSet  *set;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, DATEOID};
+	Datum		args[3];
 	bool		isnull;
 	int			ret;
 	Portal		portal;
@@ -367,6 +374,18 @@ series_load_extended(const char *tenant_id, const char *dataset_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("dataset \"%s\" has an infinite calendar bound", dataset_id)));
+	/*
+	 * A window starts at the first period containing from_date, so the grid
+	 * (weekly: anchored on the dataset's first date) stays the same.
+	 */
+	if (!DATE_NOT_FINITE(from_date) && from_date > set->date_min)
+	{
+		int64		skip = ((int64) from_date - set->date_min) / set->period_days;
+		int64		last = ((int64) set->date_max - set->date_min) / set->period_days;
+
+		set->date_min += (DateADT) (Min(skip, last) * set->period_days);
+	}
+	args[2] = DateADTGetDatum(set->date_min);
 	span = set->date_max - set->date_min;
 	set->ndata_periods = span / set->period_days + 1;
 	set->nperiods = set->ndata_periods + extra_periods;
@@ -375,7 +394,7 @@ series_load_extended(const char *tenant_id, const char *dataset_id,
 	per_series = (uint64) set->nperiods * SERIES_BYTES_PER_CELL;
 
 	INIT_CRC32C(crc);
-	portal = SPI_cursor_open_with_args(NULL, series_read_sql, 2, argtypes, args, NULL, false, 0);
+	portal = SPI_cursor_open_with_args(NULL, series_read_sql, 3, argtypes, args, NULL, false, 0);
 
 	for (;;)
 	{

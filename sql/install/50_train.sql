@@ -13,3 +13,17 @@ LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'shelfops_train';
 COMMENT ON FUNCTION shelfops_train(text, text, text, jsonb, integer, integer, text, text) IS
   'Train a model version on a dataset with a time-based holdout; records a candidate, its run and a log row';
+
+CREATE FUNCTION shelfops_forecast(model_name text,
+                                  horizon integer DEFAULT NULL,
+                                  version integer DEFAULT NULL,
+                                  as_of date DEFAULT NULL,
+                                  level float8 DEFAULT 0.9,
+                                  tenant_id text DEFAULT NULL,
+                                  persist boolean DEFAULT false)
+RETURNS TABLE(store_id text, product_id text, target_date date, forecast float8,
+              lower float8, upper float8, version integer)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'shelfops_forecast';
+COMMENT ON FUNCTION shelfops_forecast(text, integer, integer, date, float8, text, boolean) IS
+  'Forecast every series of a model''s dataset (champion by default) with conformal intervals; persist => true stores them';

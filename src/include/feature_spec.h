@@ -139,6 +139,13 @@ extern FeatureSpec *feature_spec_build(const SeriesSet *set, int horizon, int tr
 extern Jsonb *feature_spec_to_jsonb(const FeatureSpec *spec);
 extern FeatureSpec *feature_spec_from_jsonb(Jsonb *jb);
 
+/*
+ * How many periods of history, ending at the target period, the features of
+ * one target read at most (lags, windows and same-weekday lags): forecasting
+ * reads only that much of a dataset.
+ */
+extern int	feature_spec_history_periods(const FeatureSpec *spec);
+
 /* The feature names, in column order. */
 extern const char *feature_name(const FeatureSpec *spec, int i);
 

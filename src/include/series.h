@@ -98,6 +98,14 @@ extern SeriesSet *series_load(const char *tenant_id, const char *dataset_id,
 extern SeriesSet *series_load_extended(const char *tenant_id, const char *dataset_id,
 									   int extra_periods, MemoryContext cxt);
 
+/*
+ * As series_load_extended, reading only the periods from the one containing
+ * from_date on (DATEVAL_NOBEGIN: everything).  Period 0 is then that period;
+ * forecasting reads just the history its features need.
+ */
+extern SeriesSet *series_load_window(const char *tenant_id, const char *dataset_id,
+									 DateADT from_date, int extra_periods, MemoryContext cxt);
+
 /* The date of period t (t may lie outside 0 .. nperiods - 1). */
 extern DateADT series_period_date(const SeriesSet *set, int t);
 

@@ -1,0 +1,104 @@
+-- shelfops_train and shelfops_forecast on a small synthetic dataset: what a training
+-- writes, that it beats its own seasonal naive, determinism, baselines, cancel,
+-- every bad argument, forecasting, and corrupted model bytes.
+\set VERBOSITY terse
+SELECT shelfops_generate_synthetic('tr', 3, 10, 200, 7)->>'rows' AS rows;
+
+-- a small xgboost: version 1, a candidate that beats the seasonal naive on the same rows
+SELECT r->>'version' AS version, r->>'status' AS status, r->>'holdout_start' AS holdout_start,
+       r->>'holdout_end' AS holdout_end, r->'rows' AS rows,
+       (r->'metrics'->>'wape')::float8 < (r->'seasonal_naive'->>'wape')::float8 AS beats_naive,
+       (r->'metrics'->>'coverage')::float8 BETWEEN 0.5 AND 1 AS coverage_sane,
+       r->'metrics'->>'overstock_dollars_confidence' AS cost_confidence
+  FROM shelfops_train('tr', 'm', 'xgboost', '{"n_estimators": 40, "max_depth": 4}') r;
+
+-- what it wrote
+SELECT model_name, version, status, algorithm, dataset_id, frequency, horizon, length(model_sha256) AS sha_len,
+       model_format, library_version, rows_holdout, train_end, holdout_start, holdout_end,
+       params->>'n_estimators' AS rounds, feature_spec->>'horizon' AS spec_horizon,
+       lineage->>'lineage_label' AS lineage_label, smoke_test_passed,
+       jsonb_array_length(calibration->'halfwidths') AS calibration_levels
+  FROM shelfops.model_versions;
+SELECT model_name, version, algorithm, trigger, status, row_counts->>'holdout' AS holdout_rows,
+       feature_importance IS NOT NULL AS has_importance, library_versions->>'xgboost' AS xgboost
+  FROM shelfops.training_runs;
+SELECT model_name, trigger_type, status, version_produced, decision, completed_at >= started_at AS ordered
+  FROM shelfops.model_retraining_log;
+
+-- deterministic: the same data, parameters and seed give byte-identical models
+SELECT (shelfops_train('tr', 'm', 'xgboost', '{"n_estimators": 40, "max_depth": 4}'))->>'version' AS version;
+SELECT count(DISTINCT model_sha256) AS distinct_models, count(*) AS versions FROM shelfops.model_versions WHERE model_name = 'm';
+
+-- baselines train through the same interface
+SELECT r->>'algorithm' AS algorithm, r->>'version' AS version,
+       round((r->'metrics'->>'wape')::numeric, 6) = round((r->'seasonal_naive'->>'wape')::numeric, 6) AS equals_naive
+  FROM shelfops_train('tr', 'naive', 'seasonal_naive') r;
+SELECT r->>'algorithm' AS algorithm, r->'metrics'->>'wape' IS NOT NULL AS scored
+  FROM shelfops_train('tr', 'ma', 'moving_average', '{"window": 14}') r;
+
+-- bad calls: each a clear error, and nothing written
+CREATE TEMP TABLE before AS
+SELECT (SELECT count(*) FROM shelfops.model_versions) AS versions, (SELECT count(*) FROM shelfops.training_runs) AS runs,
+       (SELECT count(*) FROM shelfops.model_retraining_log) AS logs;
+SELECT shelfops_train('tr', 'm', 'lightgbm');
+SELECT shelfops_train('tr', 'm', 'xgboost', '{"n_trees": 10}');
+SELECT shelfops_train('tr', 'm', 'xgboost', '{"max_depth": "deep"}');
+SELECT shelfops_train('tr', 'm', 'xgboost', '{"objective": "count:poisson", "eta": 2}');
+SELECT shelfops_train('tr', 'm', horizon => 0);
+SELECT shelfops_train('tr', 'm', horizon => 7, holdout => 14);
+SELECT shelfops_train('tr', 'm', horizon => 90);
+SELECT shelfops_train('nope', 'm');
+SELECT shelfops_train(NULL, 'm');
+SELECT shelfops_train('tr', 'bad name');
+SELECT shelfops_train('tr', 'm', trigger => 'cron');
+SELECT shelfops_generate_synthetic('tiny', 1, 1, 30, 1)->>'rows' AS tiny_rows;
+SELECT shelfops_train('tiny', 'm');
+-- cancel: a statement timeout stops the boosting promptly
+SET statement_timeout = '300ms';
+SELECT shelfops_train('tr', 'm', 'xgboost', '{"n_estimators": 5000, "max_depth": 10, "eta": 0.01}');
+RESET statement_timeout;
+SELECT (SELECT count(*) FROM shelfops.model_versions) = versions AS versions_unchanged,
+       (SELECT count(*) FROM shelfops.training_runs) = runs AS runs_unchanged,
+       (SELECT count(*) FROM shelfops.model_retraining_log) = logs AS logs_unchanged
+  FROM before;
+
+-- forecasting: every series, the model's horizon, never negative, ordered intervals
+SELECT count(*) AS rows, count(DISTINCT (store_id, product_id)) AS series, min(target_date), max(target_date),
+       bool_and(forecast >= 0) AS non_negative, bool_and(lower <= forecast AND forecast <= upper) AS ordered,
+       max(version) AS version
+  FROM shelfops_forecast('m', version => 1);
+-- a shorter horizon and an earlier origin
+SELECT count(*) AS rows, min(target_date), max(target_date)
+  FROM shelfops_forecast('m', horizon => 3, version => 1, as_of => '2024-06-30');
+-- wider intervals at a higher level
+SELECT (SELECT avg(upper - lower) FROM shelfops_forecast('m', version => 1, level => 0.95))
+     > (SELECT avg(upper - lower) FROM shelfops_forecast('m', version => 1, level => 0.6)) AS wider;
+-- persisted forecasts
+SELECT count(*) AS returned FROM shelfops_forecast('m', version => 1, persist => true);
+SELECT count(*) AS stored, min(level), max(version) FROM shelfops.forecasts;
+-- a baseline serves forecasts too
+SELECT count(*) AS naive_rows FROM shelfops_forecast('naive', version => 1);
+-- bad calls
+SELECT * FROM shelfops_forecast('m');
+SELECT * FROM shelfops_forecast('m', version => 99);
+SELECT * FROM shelfops_forecast('m', version => 0);
+SELECT * FROM shelfops_forecast('m', horizon => 15, version => 1);
+SELECT * FROM shelfops_forecast('m', version => 1, level => 0.3);
+SELECT * FROM shelfops_forecast('m', version => 1, as_of => '2030-01-01');
+SELECT * FROM shelfops_forecast('nobody', version => 1);
+
+-- corrupted model bytes give a clean error, never a crash
+UPDATE shelfops.model_versions SET model_bytes = overlay(model_bytes PLACING '\xff'::bytea FROM 200 FOR 1)
+ WHERE model_name = 'm' AND version = 1;
+SELECT count(*) FROM shelfops_forecast('m', version => 1);
+UPDATE shelfops.model_versions SET model_bytes = substring(model_bytes FROM 1 FOR 40)
+ WHERE model_name = 'm' AND version = 2;
+SELECT count(*) FROM shelfops_forecast('m', version => 2);
+SELECT 1 AS backend_still_works;
+
+DELETE FROM shelfops.forecasts;
+DELETE FROM shelfops.model_versions;
+DELETE FROM shelfops.datasets;
+DELETE FROM shelfops.training_runs;
+DELETE FROM shelfops.model_retraining_log;
+DELETE FROM shelfops.model_version_counters;
