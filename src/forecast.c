@@ -22,6 +22,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -115,6 +116,18 @@ stored_model_fetch(const char *tenant_id, const char *model_name, int version, b
 				 errmsg("version %d of model \"%s\" has no stored model", out->version, model_name)));
 }
 
+/* YYYY-MM-DD whatever DateStyle says. */
+char *
+iso_date(DateADT d)
+{
+	int			y,
+				m,
+				day;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	return psprintf("%04d-%02d-%02d", y, m, day);
+}
+
 ForecastResult *
 forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
 					 bool as_of_given, double level)
@@ -124,6 +137,9 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 	Model	   *model = model_open(sm->model_bytes);
 	SeriesSet  *set;
 	DateADT		from = DATEVAL_NOBEGIN;
+	DateADT		data_min,
+				data_max,
+				origin_date;
 	int			origin;
 	double		halfwidth = conformal_halfwidth(sm->calibration, level);
 
@@ -132,46 +148,50 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("horizon must be between 1 and the model's horizon %d, got %d", sm->horizon, horizon)));
 
-	/* Matrix models read a bounded history; history models read it all. */
-	if (!model->family->needs_history && as_of_given)
-		from = as_of - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);
-	else if (!model->family->needs_history)
+	/*
+	 * The origin: the period containing as_of, or the dataset's last date.
+	 * Matrix models read only the history their features need before it;
+	 * history models read it all.
+	 */
 	{
-		/* origin = the dataset's last date: ask the catalog for it first */
 		Oid			types[2] = {TEXTOID, TEXTOID};
 		Datum		args[2];
-		bool		isnull;
+		bool		minnull,
+					maxnull;
 
 		args[0] = CStringGetTextDatum(tenant_id);
 		args[1] = CStringGetTextDatum(sm->dataset_id);
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT date_max FROM shelfops.datasets WHERE tenant_id = $1 AND dataset_id = $2",
-								  2, types, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			if (!isnull)
-				from = DatumGetDateADT(d) - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);
-		}
+		if (SPI_execute_with_args("SELECT date_min, date_max FROM shelfops.datasets "
+								  "WHERE tenant_id = $1 AND dataset_id = $2",
+								  2, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("dataset \"%s\" of model version %d no longer exists", sm->dataset_id, sm->version)));
+		data_min = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &minnull));
+		data_max = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &maxnull));
 		SPI_finish();
+		if (minnull || maxnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("dataset \"%s\" has no sales to forecast from", sm->dataset_id)));
 	}
-	set = series_load_window(tenant_id, sm->dataset_id, from, horizon, CurrentMemoryContext);
+	if (as_of_given && (as_of < data_min || as_of > data_max))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must lie within the dataset's dates, %s .. %s",
+						iso_date(data_min), iso_date(data_max))));
+	origin_date = as_of_given ? as_of : data_max;
+	if (!model->family->needs_history)
+		from = origin_date - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);
+	set = series_load_window(tenant_id, sm->dataset_id, from,
+							 Max(0, horizon - (data_max - origin_date) / spec->period_days),
+							 CurrentMemoryContext);
 	if (set->nseries == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("dataset \"%s\" has no sales to forecast from", sm->dataset_id)));
-	if (as_of_given)
-	{
-		if (as_of > set->date_max || as_of < set->date_min)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of must lie within the dataset's dates, %s .. %s",
-							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(set->date_min))),
-							DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(set->date_max))))));
-		origin = series_period_of_date(set, as_of);
-	}
-	else
-		origin = set->ndata_periods - 1;
+	origin = series_period_of_date(set, origin_date);
 
 	res->set = set;
 	res->rows = forecast_rows_range(set, origin + 1, origin + horizon, origin, true, -1);

@@ -35,6 +35,7 @@
 #include "shelfops.h"
 #include "ident.h"
 #include "feature_spec.h"
+#include "forecast.h"
 #include "metrics.h"
 #include "model.h"
 #include "params.h"
@@ -594,8 +595,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 					 "\"metrics\": %s, \"seasonal_naive\": %s, "
 					 "\"seconds\": {\"read\": %.3f, \"features\": %.3f, \"fit\": %.3f, \"score\": %.3f, \"total\": %.3f}}",
 					 model_name, version, dataset_id, family->name, horizon, holdout,
-					 DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(series_period_date(set, origin + 1)))),
-					 DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(series_period_date(set, T)))),
+					 iso_date(series_period_date(set, origin + 1)), iso_date(series_period_date(set, T)),
 					 run_id, (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
 					 metrics_text, naive_text, t_read, t_features, t_fit, t_score, seconds_since(started_at));
 	MemoryContextSwitchTo(oldcxt);

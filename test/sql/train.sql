@@ -18,12 +18,12 @@ SELECT model_name, version, status, algorithm, dataset_id, frequency, horizon, l
        params->>'n_estimators' AS rounds, feature_spec->>'horizon' AS spec_horizon,
        lineage->>'lineage_label' AS lineage_label, smoke_test_passed,
        jsonb_array_length(calibration->'halfwidths') AS calibration_levels
-  FROM shelfops.model_versions;
+  FROM shelfops.model_versions WHERE dataset_id = 'tr';
 SELECT model_name, version, algorithm, trigger, status, row_counts->>'holdout' AS holdout_rows,
        feature_importance IS NOT NULL AS has_importance, library_versions->>'xgboost' AS xgboost
-  FROM shelfops.training_runs;
+  FROM shelfops.training_runs WHERE dataset_id = 'tr';
 SELECT model_name, trigger_type, status, version_produced, decision, completed_at >= started_at AS ordered
-  FROM shelfops.model_retraining_log;
+  FROM shelfops.model_retraining_log WHERE model_name = 'm';
 
 -- deterministic: the same data, parameters and seed give byte-identical models
 SELECT (shelfops_train('tr', 'm', 'xgboost', '{"n_estimators": 40, "max_depth": 4}'))->>'version' AS version;
