@@ -43,6 +43,7 @@
 #include "ident.h"
 #include "parse.h"
 #include "load.h"
+#include "contract.h"
 
 PG_FUNCTION_INFO_V1(shelfops_load_dataset);
 
@@ -55,6 +56,7 @@ static const LoadFamily *const load_families[] = {
 	&load_family_walmart,
 	&load_family_rossmann,
 	&load_family_seed,
+	&load_family_contract,		/* never auto-detected: needs a contract */
 };
 
 #define LOAD_NFAMILIES lengthof(load_families)
@@ -74,6 +76,7 @@ typedef enum LoadThreshold
 	TH_NULLS,
 	TH_DUPLICATES,
 	TH_STORE_REF,
+	TH_PRODUCT_REF,
 	TH_MALFORMED,
 	LOAD_NTHRESHOLDS
 } LoadThreshold;
@@ -92,12 +95,13 @@ static const ThresholdDef threshold_defs[LOAD_NTHRESHOLDS] = {
 	[TH_NULLS] = {"max_required_null_rate", false, 0.005, "required null rate"},
 	[TH_DUPLICATES] = {"max_duplicate_rate", false, 0.01, "duplicate rate"},
 	[TH_STORE_REF] = {"max_store_ref_missing_rate", false, 0.0, "unknown store rate"},
+	[TH_PRODUCT_REF] = {"max_product_ref_missing_rate", false, 0.0, "unknown product rate"},
 	[TH_MALFORMED] = {"max_malformed_rate", false, 0.0, "malformed row rate"},
 };
 
 /* Reference keys the loader accepts but leaves to validation. */
 static const char *const threshold_keys_for_validation[] = {
-	"max_future_days", "max_history_years", "max_product_ref_missing_rate", NULL
+	"max_future_days", "max_history_years", NULL
 };
 
 typedef struct ReasonDef
@@ -118,6 +122,8 @@ static const ReasonDef reason_defs[LOAD_NREASONS] = {
 	[REJECT_DAY_OF_WEEK] = {"day_of_week_mismatch", TH_MALFORMED},
 	[REJECT_UNKNOWN_STORE] = {"unknown_store", TH_STORE_REF},
 	[REJECT_DUPLICATE_KEY] = {"duplicate_key", TH_DUPLICATES},
+	[REJECT_NEGATIVE_QUANTITY] = {"negative_quantity", TH_QUANTITY},
+	[REJECT_UNKNOWN_PRODUCT] = {"unknown_product", TH_PRODUCT_REF},
 };
 
 typedef struct KeptReject
@@ -875,6 +881,63 @@ load_product_constant(LoadState *ls, const char *id)
 	return e->index;
 }
 
+bool
+load_register_product(LoadState *ls, const char *id, int len, int32 *index)
+{
+	const char *why;
+	InternEntry *e = intern_lookup(ls, &ls->priv->products, id, len, true, &why);
+	bool		was_known;
+
+	if (e == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("bad product id \"%s\" in file %s", safe_copy(id, len, 80), ls->priv->cur_file),
+				 errdetail("%s", why)));
+	was_known = e->known;
+	e->known = true;
+	*index = e->index;
+	return !was_known;
+}
+
+/* Intern a transformed id; rejects as load_field_store/product do. */
+static int32
+intern_value(LoadState *ls, InternTable *t, CsvReader *r, const CsvRecord *rec, int col,
+			 const char *id, size_t len, bool known_only, LoadRejectReason unknown,
+			 const char *unknown_detail)
+{
+	const char *why;
+	InternEntry *e = intern_lookup(ls, t, id, len, !known_only, &why);
+
+	if (why != NULL)
+	{
+		load_reject(ls, field_is_missing(id, len) ? REJECT_REQUIRED_NULL : REJECT_BAD_ID,
+					r, rec, col, why);
+		return -1;
+	}
+	if (e == NULL || (known_only && !e->known))
+	{
+		load_reject(ls, unknown, r, rec, col, unknown_detail);
+		return -1;
+	}
+	return e->index;
+}
+
+int32
+load_store_value(LoadState *ls, CsvReader *r, const CsvRecord *rec, int col,
+				 const char *id, size_t len, bool known_only)
+{
+	return intern_value(ls, &ls->priv->stores, r, rec, col, id, len, known_only,
+						REJECT_UNKNOWN_STORE, "store is not in the store master");
+}
+
+int32
+load_product_value(LoadState *ls, CsvReader *r, const CsvRecord *rec, int col,
+				   const char *id, size_t len, bool known_only)
+{
+	return intern_value(ls, &ls->priv->products, r, rec, col, id, len, known_only,
+						REJECT_UNKNOWN_PRODUCT, "product is not in the product master");
+}
+
 Datum
 load_store_datum(LoadState *ls, int32 store)
 {
@@ -1247,19 +1310,18 @@ load_note_side_rows(LoadState *ls, const char *table, uint64 rows)
  * Thresholds
  * --------------------------------------------------------------------------*/
 
+/*
+ * Apply a dq_thresholds object (the argument, or a contract's) over the
+ * current thresholds.
+ */
 static void
-thresholds_init(LoadPrivate *p, FunctionCallInfo fcinfo, int argno)
+thresholds_apply(LoadPrivate *p, Datum thresholds)
 {
 	Oid			argtypes[1] = {JSONBOID};
 	Datum		args[1];
 	int			rc;
 
-	for (int t = 0; t < LOAD_NTHRESHOLDS; t++)
-		p->threshold[t] = threshold_defs[t].deflt;
-	if (PG_ARGISNULL(argno))
-		return;
-
-	args[0] = PG_GETARG_DATUM(argno);
+	args[0] = thresholds;
 	spi_connect_or_error();
 	{
 		char	   *typ;
@@ -1316,6 +1378,17 @@ thresholds_init(LoadPrivate *p, FunctionCallInfo fcinfo, int argno)
 		}
 	}
 	SPI_finish();
+}
+
+static void
+thresholds_init(LoadPrivate *p, FunctionCallInfo fcinfo, int argno, const ContractProfile *contract)
+{
+	for (int t = 0; t < LOAD_NTHRESHOLDS; t++)
+		p->threshold[t] = threshold_defs[t].deflt;
+	if (contract != NULL)
+		thresholds_apply(p, contract_dq_thresholds(contract));
+	if (!PG_ARGISNULL(argno))
+		thresholds_apply(p, PG_GETARG_DATUM(argno));
 }
 
 /* Fail the load when any threshold is passed; see docs/loading.md. */
@@ -1485,6 +1558,12 @@ build_report(LoadState *ls, bool replaced, double total_seconds)
 	}
 	appendStringInfo(&buf, "}, \"rejects_kept\": %d", p->nkept);
 	appendStringInfo(&buf, ", \"side_rows\": {%s}", p->side_rows.data);
+	if (ls->family_report != NULL)
+	{
+		appendStringInfoString(&buf, ", ");
+		escape_json(&buf, ls->family->name);
+		appendStringInfo(&buf, ": %s", ls->family_report);
+	}
 	appendStringInfoString(&buf, ", \"thresholds\": {");
 	for (int t = 0; t < LOAD_NTHRESHOLDS; t++)
 		appendStringInfo(&buf, "%s\"%s\": %g", t ? ", " : "", threshold_defs[t].key, p->threshold[t]);
@@ -1543,6 +1622,8 @@ describe_layouts(void)
 	{
 		const LoadFamily *f = load_families[i];
 
+		if (f->detect_files[0] == NULL)
+			continue;
 		appendStringInfo(&buf, "%s%s = ", i ? "; " : "", f->name);
 		for (int j = 0; f->detect_files[j]; j++)
 			appendStringInfo(&buf, "%s%s", j ? " + " : "", f->detect_files[j]);
@@ -1582,7 +1663,8 @@ detect_family(const char *dir, const char *requested)
 	if (strcmp(requested, "auto") == 0)
 	{
 		for (int i = 0; i < (int) LOAD_NFAMILIES && family == NULL; i++)
-			if (missing_files(load_families[i], dir, entries, n, true) == NULL)
+			if (load_families[i]->detect_files[0] != NULL &&
+				missing_files(load_families[i], dir, entries, n, true) == NULL)
 				family = load_families[i];
 		if (family == NULL)
 			ereport(ERROR,
@@ -1646,6 +1728,7 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 {
 	char	   *dataset_id = shelfops_ident_arg(fcinfo, 0, "dataset_id");
 	char	   *tenant_id = shelfops_tenant_arg(fcinfo, 3);
+	const ContractProfile *contract = NULL;
 	char	   *path;
 	char	   *requested;
 	struct stat st;
@@ -1674,6 +1757,22 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 				 errmsg("path must not be NULL")));
 	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	requested = PG_ARGISNULL(2) ? pstrdup("auto") : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		/* a contract implies (and needs) the contract family */
+		if (strcmp(requested, "auto") != 0 && strcmp(requested, load_family_contract.name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a contract can only be used with family 'contract', not '%s'", requested),
+					 errhint("Pass family => 'contract' (or 'auto') with a contract, or drop the contract.")));
+		requested = pstrdup(load_family_contract.name);
+		contract = contract_parse(PG_GETARG_JSONB_P(5));
+	}
+	else if (strcmp(requested, load_family_contract.name) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("family 'contract' needs a contract"),
+				 errhint("Pass the tenant contract profile as contract => '{...}'::jsonb; see docs/loading.md.")));
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1703,7 +1802,8 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 		p->first_kept[r] = -1;
 	initStringInfo(&p->source_files);
 	initStringInfo(&p->side_rows);
-	thresholds_init(p, fcinfo, 4);
+	ls->contract = contract;
+	thresholds_init(p, fcinfo, 4, contract);
 
 	ls->family = detect_family(path, requested);
 

@@ -104,10 +104,13 @@ SELECT pg_catalog.pg_extension_config_dump('shelfops.load_rejects', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.calendar_events', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.daily_indicators', '');
 
+-- contract: a tenant contract profile (family 'contract', src/contract.c and
+-- src/load_contract.c); NULL for the other families.
 CREATE FUNCTION shelfops_load_dataset(dataset_id text, path text, family text DEFAULT 'auto',
-                                      tenant_id text DEFAULT NULL, dq_thresholds jsonb DEFAULT NULL)
+                                      tenant_id text DEFAULT NULL, dq_thresholds jsonb DEFAULT NULL,
+                                      contract jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'shelfops_load_dataset';
-COMMENT ON FUNCTION shelfops_load_dataset(text, text, text, text, jsonb) IS
-  'Load a server-side dataset directory (favorita, walmart, rossmann, seed; auto-detected) into shelfops.sales and its side tables; needs pg_read_server_files';
+COMMENT ON FUNCTION shelfops_load_dataset(text, text, text, text, jsonb, jsonb) IS
+  'Load a server-side dataset directory (favorita, walmart, rossmann, seed auto-detected; contract with a tenant contract profile) into shelfops.sales and its side tables; needs pg_read_server_files';

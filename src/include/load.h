@@ -46,6 +46,8 @@ typedef enum LoadRejectReason
 	REJECT_DAY_OF_WEEK,			/* Rossmann DayOfWeek disagrees with Date */
 	REJECT_UNKNOWN_STORE,		/* store absent from the store master */
 	REJECT_DUPLICATE_KEY,		/* (store, product, date) seen before */
+	REJECT_NEGATIVE_QUANTITY,	/* contract: negative under non_negative */
+	REJECT_UNKNOWN_PRODUCT,		/* product absent from the product master */
 	LOAD_NREASONS
 } LoadRejectReason;
 
@@ -62,6 +64,7 @@ typedef struct LoadFamily
 	/*
 	 * Files whose presence identifies the family (NULL-terminated).  "x.csv"
 	 * matches x.csv or x.csv.gz; a name ending in '/' is a sub-directory.
+	 * An empty list: never auto-detected, only loaded when named.
 	 */
 	const char *const *detect_files;
 	/* Further files the family needs to load (NULL-terminated, may be empty). */
@@ -69,6 +72,9 @@ typedef struct LoadFamily
 	/* Read the files and write the rows; NULL = not available yet. */
 	void		(*load) (LoadState *ls);
 } LoadFamily;
+
+/* A validated tenant contract profile (contract.h); NULL for other families. */
+struct ContractProfile;
 
 /* State of one load.  Families read the public part; the rest is load.c's. */
 struct LoadState
@@ -81,6 +87,10 @@ struct LoadState
 	SalesWriter *writer;		/* open while family->load runs */
 	uint64		rows_read;		/* data records of the fact files */
 	uint64		aggregated_rows;	/* fact rows merged into another (seed) */
+	const struct ContractProfile *contract; /* family 'contract' only */
+	const char *family_report;	/* a JSON object the family may set: it goes
+								 * into the load report under the family's
+								 * name */
 	struct LoadPrivate *priv;
 };
 
@@ -89,6 +99,7 @@ extern const LoadFamily load_family_favorita;
 extern const LoadFamily load_family_rossmann;
 extern const LoadFamily load_family_walmart;
 extern const LoadFamily load_family_seed;
+extern const LoadFamily load_family_contract;	/* never auto-detected */
 
 /*
  * Files.  relname is relative to ls->dir ("train.csv", "transactions/x.csv").
@@ -136,6 +147,19 @@ extern int32 load_field_store(LoadState *ls, CsvReader *r, const CsvRecord *rec,
 							  bool known_only);
 extern int32 load_field_product(LoadState *ls, CsvReader *r, const CsvRecord *rec, int col);
 extern int32 load_product_constant(LoadState *ls, const char *id);
+
+/*
+ * The same for an id the family has already transformed (the contract
+ * family's id normalisation): id/len is the value to intern, rec and col only
+ * say where it came from.  A product master registers its products with
+ * load_register_product; load_product_value with known_only rejects others
+ * as unknown_product.
+ */
+extern bool load_register_product(LoadState *ls, const char *id, int len, int32 *index);
+extern int32 load_store_value(LoadState *ls, CsvReader *r, const CsvRecord *rec, int col,
+							  const char *id, size_t len, bool known_only);
+extern int32 load_product_value(LoadState *ls, CsvReader *r, const CsvRecord *rec, int col,
+								const char *id, size_t len, bool known_only);
 /* The id as a text Datum (made once, valid for the whole load). */
 extern Datum load_store_datum(LoadState *ls, int32 store);
 extern Datum load_product_datum(LoadState *ls, int32 product);
