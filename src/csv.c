@@ -49,8 +49,10 @@ struct CsvReader
 	char	   *name;
 	CsvOptions	opts;
 
-	/* source: exactly one of gz / mem is in use */
+	/* source: exactly one of gz / read_fn / mem is in use */
 	gzFile		gz;
+	CsvReadFn	read_fn;
+	void	   *read_arg;
 	bool		gz_required;	/* name ends in .gz: plain content is an error */
 	const unsigned char *mem;
 	size_t		mem_len;
@@ -80,6 +82,7 @@ struct CsvReader
 
 	/* line bookkeeping */
 	long		line;			/* physical line at pos */
+	long		nrecords;		/* records started (number_records) */
 	bool		skip_lf;		/* previous record ended with CR: eat one LF */
 	bool		prev_cr;		/* inside quotes: last byte was CR */
 
@@ -140,6 +143,7 @@ csv_options_init(CsvOptions *opts)
 	opts->buffer_bytes = CSV_DEFAULT_BUFFER_BYTES;
 	opts->max_record_bytes = CSV_DEFAULT_MAX_RECORD_BYTES;
 	opts->check_field_count = false;
+	opts->number_records = false;
 }
 
 static void
@@ -275,6 +279,22 @@ csv_reader_open_memory(const void *data, size_t len, const char *name,
 	return r;
 }
 
+CsvReader *
+csv_reader_open_callback(CsvReadFn read, void *arg, const char *name,
+						 const CsvOptions *opts, CsvError *err)
+{
+	CsvReader  *r;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	r = reader_alloc(name, opts, err);
+	if (r == NULL)
+		return NULL;
+	r->read_fn = read;
+	r->read_arg = arg;
+	return r;
+}
+
 void
 csv_reader_close(CsvReader *r)
 {
@@ -333,6 +353,18 @@ csv_reader_header(const CsvReader *r, int *ncolumns)
 static long
 source_read(CsvReader *r, size_t want)
 {
+	if (r->read_fn != NULL)
+	{
+		long		n = r->read_fn(r->read_arg, r->buf + r->len, want);
+
+		if (n < 0)
+			return fail(r, n < CSV_ERR_NOMEM || n > CSV_ERR_OPEN ? CSV_ERR_READ : (CsvStatus) n,
+						r->line, 0, "the source of \"%s\" failed", r->name);
+		if ((size_t) n > want)
+			return fail(r, CSV_ERR_READ, r->line, 0, "the source of \"%s\" overran its buffer",
+						r->name);
+		return n;
+	}
 	if (r->gz == NULL)
 	{
 		size_t		n = r->mem_len - r->mem_pos;
@@ -634,7 +666,8 @@ csv_reader_next(CsvReader *r, CsvRecord *rec)
 					}
 					r->rec_start = r->wpos = r->pos;
 					r->rec_raw_before = 0;
-					r->rec_line = r->line;
+					r->rec_line = r->opts.number_records ? r->nrecords : r->line;
+					r->nrecords++;
 					r->nfields = 0;
 					r->state = STATE_FIELD_START;
 				}
@@ -973,6 +1006,18 @@ csv_binding_forget(void *arg)
 	((CsvContextBinding *) arg)->reader = NULL;
 }
 
+/* Tie reader to ctx: closed when ctx is reset or deleted, unless closed first. */
+static void
+bind_to_context(MemoryContext ctx, CsvContextBinding *binding, CsvReader *reader)
+{
+	binding->reader = reader;
+	binding->callback.func = csv_context_reset;
+	binding->callback.arg = binding;
+	reader->on_close = csv_binding_forget;
+	reader->on_close_arg = binding;
+	MemoryContextRegisterResetCallback(ctx, &binding->callback);
+}
+
 CsvReader *
 csv_reader_open_in_context(MemoryContext ctx, const char *path, const CsvOptions *opts)
 {
@@ -992,12 +1037,29 @@ csv_reader_open_in_context(MemoryContext ctx, const char *path, const CsvOptions
 				 errmsg("could not open CSV file \"%s\"", path),
 				 errdetail("%s", err.reason)));
 	}
-	binding->reader = reader;
-	binding->callback.func = csv_context_reset;
-	binding->callback.arg = binding;
-	reader->on_close = csv_binding_forget;
-	reader->on_close_arg = binding;
-	MemoryContextRegisterResetCallback(ctx, &binding->callback);
+	bind_to_context(ctx, binding, reader);
+	return reader;
+}
+
+CsvReader *
+csv_reader_open_callback_in_context(MemoryContext ctx, CsvReadFn read, void *arg,
+									const char *name, const CsvOptions *opts)
+{
+	CsvError	err;
+	CsvReader  *reader;
+	CsvContextBinding *binding;
+
+	binding = MemoryContextAllocZero(ctx, sizeof(CsvContextBinding));
+	reader = csv_reader_open_callback(read, arg, name, opts, &err);
+	if (reader == NULL)
+	{
+		pfree(binding);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not open a CSV reader for \"%s\"", name),
+				 errdetail("%s", err.reason)));
+	}
+	bind_to_context(ctx, binding, reader);
 	return reader;
 }
 

@@ -1,6 +1,7 @@
 /*
  * load.c
- *	  Owns shelfops_load_dataset: the family registry and detection, the
+ *	  Owns shelfops_load_dataset and load_run (the load every entry point
+ *	  shares): the family registry and detection, the
  *	  dataset row's lifecycle, rejects and their thresholds, source-file
  *	  hashing, and the helpers the family files (load_<family>.c) read and
  *	  write through (see load.h).
@@ -528,6 +529,15 @@ hash_file(LoadState *ls, const char *relname, const char *path)
 	p->hash_seconds += elapsed_since(start);
 }
 
+void
+load_add_source_file(LoadState *ls, const char *members)
+{
+	LoadPrivate *p = ls->priv;
+
+	appendStringInfo(&p->source_files, "%s{%s}", p->nsource_files ? ", " : "", members);
+	p->nsource_files++;
+}
+
 /* "train.csv" -> "train.csv" or "train.csv.gz" (relative), or ERROR. */
 static char *
 resolve_file(LoadState *ls, const char *relname)
@@ -555,14 +565,22 @@ load_open_csv(LoadState *ls, const char *relname, const char *const *required,
 			  int nrequired, int *indexes)
 {
 	MemoryContext old = MemoryContextSwitchTo(ls->cxt);
-	char	   *name = resolve_file(ls, relname);
-	char	   *path = psprintf("%s/%s", ls->dir, name);
-	CsvOptions	opts;
+	const char *name;
 	CsvReader  *r;
 
-	hash_file(ls, name, path);
-	csv_options_init(&opts);
-	r = csv_reader_open_in_context(ls->cxt, path, &opts);
+	if (ls->source != NULL)
+		r = ls->source->open(ls, relname, &name);
+	else
+	{
+		char	   *path;
+		CsvOptions	opts;
+
+		name = resolve_file(ls, relname);
+		path = psprintf("%s/%s", ls->dir, name);
+		hash_file(ls, name, path);
+		csv_options_init(&opts);
+		r = csv_reader_open_in_context(ls->cxt, path, &opts);
+	}
 	ls->priv->cur_file = name;
 	ls->priv->cur_line = 1;
 	if (csv_reader_read_header(r, required, nrequired, indexes) != CSV_OK)
@@ -580,13 +598,17 @@ cmp_cstring(const ListCell *a, const ListCell *b)
 List *
 load_list_files(LoadState *ls, const char *subdir, const char *prefix)
 {
-	MemoryContext old = MemoryContextSwitchTo(ls->cxt);
-	char	   *dirpath = psprintf("%s/%s", ls->dir, subdir);
+	MemoryContext old;
+	char	   *dirpath;
 	DirEntryInfo *entries;
 	int			n;
 	List	   *files = NIL;
 	size_t		plen = strlen(prefix);
 
+	if (ls->source != NULL)
+		return ls->source->list(ls, subdir, prefix);
+	old = MemoryContextSwitchTo(ls->cxt);
+	dirpath = psprintf("%s/%s", ls->dir, subdir);
 	entries = list_directory(dirpath, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -1381,14 +1403,14 @@ thresholds_apply(LoadPrivate *p, Datum thresholds)
 }
 
 static void
-thresholds_init(LoadPrivate *p, FunctionCallInfo fcinfo, int argno, const ContractProfile *contract)
+thresholds_init(LoadPrivate *p, Datum thresholds, bool isnull, const ContractProfile *contract)
 {
 	for (int t = 0; t < LOAD_NTHRESHOLDS; t++)
 		p->threshold[t] = threshold_defs[t].deflt;
 	if (contract != NULL)
 		thresholds_apply(p, contract_dq_thresholds(contract));
-	if (!PG_ARGISNULL(argno))
-		thresholds_apply(p, PG_GETARG_DATUM(argno));
+	if (!isnull)
+		thresholds_apply(p, thresholds);
 }
 
 /* Fail the load when any threshold is passed; see docs/loading.md. */
@@ -1522,7 +1544,7 @@ insert_dataset(LoadState *ls)
 	args[4] = CStringGetTextDatum(f->country_code);
 	args[5] = CStringGetTextDatum(f->grain);
 	args[6] = CStringGetTextDatum(f->target_unit);
-	args[7] = CStringGetTextDatum(ls->dir);
+	args[7] = CStringGetTextDatum(ls->source ? ls->source->path : ls->dir);
 	spi_connect_or_error();
 	rc = SPI_execute_with_args("INSERT INTO shelfops.datasets (tenant_id, dataset_id, family, frequency, "
 							   "country_code, grain, target_unit, source_path, readiness) "
@@ -1651,6 +1673,25 @@ missing_files(const LoadFamily *f, const char *dir, const DirEntryInfo *entries,
 	return buf.len ? buf.data : NULL;
 }
 
+const LoadFamily *
+load_family_lookup(const char *name)
+{
+	StringInfoData names;
+
+	for (int i = 0; i < (int) LOAD_NFAMILIES; i++)
+		if (strcmp(name, load_families[i]->name) == 0)
+			return load_families[i];
+	initStringInfo(&names);
+	appendStringInfoString(&names, "auto");
+	for (int i = 0; i < (int) LOAD_NFAMILIES; i++)
+		appendStringInfo(&names, ", %s", load_families[i]->name);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown dataset family \"%s\"", name),
+			 errdetail("Known families: %s.", names.data)));
+	return NULL;				/* keep the compiler quiet */
+}
+
 static const LoadFamily *
 detect_family(const char *dir, const char *requested)
 {
@@ -1674,24 +1715,7 @@ detect_family(const char *dir, const char *requested)
 					 errhint("Recognised layouts (each .csv may also be .csv.gz): %s.", describe_layouts())));
 	}
 	else
-	{
-		for (int i = 0; i < (int) LOAD_NFAMILIES; i++)
-			if (strcmp(requested, load_families[i]->name) == 0)
-				family = load_families[i];
-		if (family == NULL)
-		{
-			StringInfoData names;
-
-			initStringInfo(&names);
-			appendStringInfoString(&names, "auto");
-			for (int i = 0; i < (int) LOAD_NFAMILIES; i++)
-				appendStringInfo(&names, ", %s", load_families[i]->name);
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown dataset family \"%s\"", requested),
-					 errdetail("Known families: %s.", names.data)));
-		}
-	}
+		family = load_family_lookup(requested);
 	missing = missing_files(family, dir, entries, n, false);
 	if (missing != NULL)
 		ereport(ERROR,
@@ -1726,24 +1750,13 @@ load_error_context(void *arg)
 Datum
 shelfops_load_dataset(PG_FUNCTION_ARGS)
 {
-	char	   *dataset_id = shelfops_ident_arg(fcinfo, 0, "dataset_id");
-	char	   *tenant_id = shelfops_tenant_arg(fcinfo, 3);
-	const ContractProfile *contract = NULL;
+	LoadRequest req;
 	char	   *path;
-	char	   *requested;
 	struct stat st;
-	LoadState  *ls;
-	LoadPrivate *p;
-	MemoryContext cxt;
-	MemoryContext old;
-	HASHCTL		ctl;
-	instr_time	start;
-	bool		replaced;
-	char	   *report;
-	ErrorContextCallback errcb;
-	Datum		result;
 
-	INSTR_TIME_SET_CURRENT(start);
+	memset(&req, 0, sizeof(req));
+	req.dataset_id = shelfops_ident_arg(fcinfo, 0, "dataset_id");
+	req.tenant_id = shelfops_tenant_arg(fcinfo, 3);
 
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -1756,19 +1769,19 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("path must not be NULL")));
 	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	requested = PG_ARGISNULL(2) ? pstrdup("auto") : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	req.family = PG_ARGISNULL(2) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
 	{
 		/* a contract implies (and needs) the contract family */
-		if (strcmp(requested, "auto") != 0 && strcmp(requested, load_family_contract.name) != 0)
+		if (strcmp(req.family, "auto") != 0 && strcmp(req.family, load_family_contract.name) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a contract can only be used with family 'contract', not '%s'", requested),
+					 errmsg("a contract can only be used with family 'contract', not '%s'", req.family),
 					 errhint("Pass family => 'contract' (or 'auto') with a contract, or drop the contract.")));
-		requested = pstrdup(load_family_contract.name);
-		contract = contract_parse(PG_GETARG_JSONB_P(5));
+		req.family = load_family_contract.name;
+		req.contract = contract_parse(PG_GETARG_JSONB_P(5));
 	}
-	else if (strcmp(requested, load_family_contract.name) == 0)
+	else if (strcmp(req.family, load_family_contract.name) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("family 'contract' needs a contract"),
@@ -1788,24 +1801,49 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a directory", path),
 				 errhint("Give the directory that holds the dataset's files.")));
+	req.dir = path;
+	req.dq_thresholds_null = PG_ARGISNULL(4);
+	req.dq_thresholds = req.dq_thresholds_null ? (Datum) 0 : PG_GETARG_DATUM(4);
 
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(load_run(&req))));
+}
+
+char *
+load_run(const LoadRequest *req)
+{
+	LoadState  *ls;
+	LoadPrivate *p;
+	MemoryContext cxt;
+	MemoryContext old;
+	HASHCTL		ctl;
+	instr_time	start;
+	bool		replaced;
+	char	   *report;
+	ErrorContextCallback errcb;
+	char	   *result;
+
+	INSTR_TIME_SET_CURRENT(start);
+
+	old = CurrentMemoryContext;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops load", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
+	MemoryContextSwitchTo(cxt);
 	ls = palloc0(sizeof(LoadState));
 	p = palloc0(sizeof(LoadPrivate));
 	ls->priv = p;
 	ls->cxt = cxt;
-	ls->tenant_id = tenant_id;
-	ls->dataset_id = dataset_id;
-	ls->dir = path;
+	ls->tenant_id = req->tenant_id;
+	ls->dataset_id = req->dataset_id;
+	ls->dir = req->dir;
+	ls->source = req->source;
 	for (int r = 0; r < LOAD_NREASONS; r++)
 		p->first_kept[r] = -1;
 	initStringInfo(&p->source_files);
 	initStringInfo(&p->side_rows);
-	ls->contract = contract;
-	thresholds_init(p, fcinfo, 4, contract);
+	ls->contract = req->contract;
+	thresholds_init(p, req->dq_thresholds, req->dq_thresholds_null, req->contract);
 
-	ls->family = detect_family(path, requested);
+	/* a source (staging tables) has checked its family and inputs itself */
+	ls->family = req->source ? load_family_lookup(req->family) : detect_family(req->dir, req->family);
 
 	errcb.callback = load_error_context;
 	errcb.arg = ls;
@@ -1821,9 +1859,9 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 	p->series = hash_create("shelfops load series", 4096, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	load_phase(ls, "prepare");
-	replaced = delete_dataset(tenant_id, dataset_id);
+	replaced = delete_dataset(ls->tenant_id, ls->dataset_id);
 	insert_dataset(ls);
-	ls->writer = sales_writer_begin(tenant_id, dataset_id);
+	ls->writer = sales_writer_begin(ls->tenant_id, ls->dataset_id);
 
 	ls->family->load(ls);
 
@@ -1831,11 +1869,14 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 	sales_writer_end(ls->writer);
 	ls->writer = NULL;
 	p->cur_file = NULL;
+	if (ls->source != NULL && ls->source->finish != NULL)
+		ls->source->finish(ls);
 	check_thresholds(ls);
 	if (p->rows_written == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("dataset directory \"%s\" has no rows to load", path),
+				 errmsg("%s has no rows to load",
+						ls->source ? ls->source->what : psprintf("dataset directory \"%s\"", ls->dir)),
 				 errdetail("Rows read: " UINT64_FORMAT ".", ls->rows_read)));
 	insert_rejects(ls);
 	p->phase_seconds[p->nphases - 1] += elapsed_since(p->phase_start);
@@ -1844,7 +1885,7 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 
 	error_context_stack = errcb.previous;
 	MemoryContextSwitchTo(old);
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(report));
+	result = pstrdup(report);
 	MemoryContextDelete(cxt);
-	PG_RETURN_DATUM(result);
+	return result;
 }

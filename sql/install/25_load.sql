@@ -114,3 +114,12 @@ LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'shelfops_load_dataset';
 COMMENT ON FUNCTION shelfops_load_dataset(text, text, text, text, jsonb, jsonb) IS
   'Load a server-side dataset directory (favorita, walmart, rossmann, seed auto-detected; contract with a tenant contract profile) into shelfops.sales and its side tables; needs pg_read_server_files';
+
+CREATE FUNCTION shelfops_load_dataset_from(dataset_id text, staging regclass, family text,
+                                           tenant_id text DEFAULT NULL, side_tables jsonb DEFAULT NULL,
+                                           dq_thresholds jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'shelfops_load_dataset_from';
+COMMENT ON FUNCTION shelfops_load_dataset_from(text, regclass, text, text, jsonb, jsonb) IS
+  'Load a dataset from staging tables filled with \copy, in the original layout of the family''s files (main table + side_tables); needs SELECT on them, not pg_read_server_files';

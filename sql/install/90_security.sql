@@ -118,7 +118,9 @@ BEGIN
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
-                ('shelfops_forecast',             'shelfops_analyst')
+                ('shelfops_forecast',             'shelfops_analyst'),
+                ('shelfops_load_dataset_from',    'shelfops_analyst'),
+                ('shelfops_validation_report',    'shelfops_analyst')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

@@ -47,6 +47,11 @@ typedef struct CsvOptions
 	size_t		max_record_bytes;	/* raw bytes of one record; default 1 MiB */
 	bool		check_field_count;	/* after csv_reader_read_header(): every
 									 * record must have the header's width */
+	bool		number_records; /* CsvRecord.line is the record's ordinal
+								 * (first record 0, so after a header the
+								 * data rows are 1, 2, ...) rather than its
+								 * physical line; for sources whose rows are
+								 * not lines (staging tables) */
 } CsvOptions;
 
 /* Where and why the reader stopped.  line and column are 1-based; 0 = n/a. */
@@ -88,6 +93,16 @@ extern CsvReader *csv_reader_open_file(const char *path, const CsvOptions *opts,
 extern CsvReader *csv_reader_open_memory(const void *data, size_t len,
 										 const char *name,
 										 const CsvOptions *opts, CsvError *err);
+
+/*
+ * Read CSV text produced by a callback: read(arg, buf, want) copies at most
+ * want bytes into buf and returns how many (0 = end of input) or a negative
+ * CsvStatus (e.g. CSV_ERR_READ).  In the backend the callback may also
+ * ereport(ERROR).  name is used in messages.
+ */
+typedef long (*CsvReadFn) (void *arg, char *buf, size_t want);
+extern CsvReader *csv_reader_open_callback(CsvReadFn read, void *arg, const char *name,
+										   const CsvOptions *opts, CsvError *err);
 
 /* CSV_OK with *rec filled, CSV_EOF, or a negative CsvStatus (see csv_reader_error). */
 extern int	csv_reader_next(CsvReader *reader, CsvRecord *rec);
@@ -144,6 +159,12 @@ struct MemoryContextData;
  */
 extern CsvReader *csv_reader_open_in_context(struct MemoryContextData *ctx, const char *path,
 											 const CsvOptions *opts);
+
+/* csv_reader_open_callback() bound to ctx as above. */
+extern CsvReader *csv_reader_open_callback_in_context(struct MemoryContextData *ctx,
+													  CsvReadFn read, void *arg,
+													  const char *name,
+													  const CsvOptions *opts);
 
 /* ereport(ERROR, ERRCODE_BAD_COPY_FILE_FORMAT) describing the reader's error. */
 extern void csv_reader_raise(const CsvReader *reader) __attribute__((noreturn));

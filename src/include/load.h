@@ -52,6 +52,7 @@ typedef enum LoadRejectReason
 } LoadRejectReason;
 
 typedef struct LoadState LoadState;
+typedef struct LoadSource LoadSource;
 
 typedef struct LoadFamily
 {
@@ -82,7 +83,8 @@ struct LoadState
 	const LoadFamily *family;
 	const char *tenant_id;
 	const char *dataset_id;
-	const char *dir;			/* absolute directory path */
+	const char *dir;			/* absolute directory path (files only) */
+	const LoadSource *source;	/* NULL = files under dir */
 	MemoryContext cxt;			/* lives for the load; readers are bound to it */
 	SalesWriter *writer;		/* open while family->load runs */
 	uint64		rows_read;		/* data records of the fact files */
@@ -208,5 +210,48 @@ extern void load_batch_add(LoadBatch *batch, const Datum *values, const bool *nu
 extern uint64 load_batch_insert(LoadState *ls, LoadBatch *batch);
 /* Record a side table's row count in the load report. */
 extern void load_note_side_rows(LoadState *ls, const char *table, uint64 rows);
+
+/* ---------------------------------------------------------------------------
+ * Entry points.  shelfops_load_dataset reads files under a directory;
+ * shelfops_load_dataset_from (load_staging.c) reads staging tables, which it
+ * presents to the family as the files they stand for through a LoadSource;
+ * the validation report (validation_report.c) loads directories into a
+ * dataset it then rolls back.  All of them go through load_run().
+ * --------------------------------------------------------------------------*/
+
+struct LoadSource
+{
+	const char *path;			/* recorded as datasets.source_path */
+	const char *what;			/* names the input in messages */
+	/* load_open_csv for relname: a reader bound to ls->cxt, positioned before
+	 * the header; *name receives the name rejects and messages use */
+	CsvReader  *(*open) (LoadState *ls, const char *relname, const char **name);
+	/* load_list_files */
+	List	   *(*list) (LoadState *ls, const char *subdir, const char *prefix);
+	/* after the family has read everything: record source_files entries
+	 * through load_add_source_file() */
+	void		(*finish) (LoadState *ls);
+	void	   *arg;
+};
+
+typedef struct LoadRequest
+{
+	const char *tenant_id;		/* checked identifiers */
+	const char *dataset_id;
+	const char *family;			/* a family name, or "auto" (directories only) */
+	const char *dir;			/* absolute, an existing directory (source NULL) */
+	const LoadSource *source;	/* NULL: read files under dir */
+	Datum		dq_thresholds;	/* jsonb */
+	bool		dq_thresholds_null;
+	const struct ContractProfile *contract;	/* family 'contract' only, else NULL */
+} LoadRequest;
+
+/* The family of that name, or ERROR listing the known ones ("auto" is not one). */
+extern const LoadFamily *load_family_lookup(const char *name);
+/* Replace the dataset, run the family, check thresholds; returns the load
+ * report (jsonb text, palloc'd in the caller's context). */
+extern char *load_run(const LoadRequest *req);
+/* Append one object to source_files: members is JSON text without braces. */
+extern void load_add_source_file(LoadState *ls, const char *members);
 
 #endif							/* SHELFOPS_LOAD_H */

@@ -167,6 +167,66 @@ describe_memory(const char *data, size_t len, size_t buffer_bytes, char *out, si
 	csv_reader_close(r);
 }
 
+/* ------------------------------------------------------ callback source */
+
+/* Hands out text a few bytes at a time, as the staging-table source does by chunks. */
+typedef struct DripSource
+{
+	const char *text;
+	size_t		len;
+	size_t		pos;
+	size_t		step;
+	bool		fail_at_end;
+} DripSource;
+
+static long
+drip_read(void *arg, char *buf, size_t want)
+{
+	DripSource *d = arg;
+	size_t		n = d->len - d->pos;
+
+	if (n == 0 && d->fail_at_end)
+		return CSV_ERR_READ;
+	if (n > d->step)
+		n = d->step;
+	if (n > want)
+		n = want;
+	memcpy(buf, d->text + d->pos, n);
+	d->pos += n;
+	return (long) n;
+}
+
+static void
+test_callback_source(void)
+{
+	static const char text[] = "a,b\n1,\"x\ny\"\n2,z\n";
+	CsvOptions	opts;
+	CsvReader  *r;
+	char		got[512];
+
+	for (int numbered = 0; numbered <= 1; numbered++)
+	{
+		DripSource	d = {text, sizeof(text) - 1, 0, 3, false};
+
+		csv_options_init(&opts);
+		opts.buffer_bytes = 8;
+		opts.number_records = numbered;
+		r = csv_reader_open_callback(drip_read, &d, "drip", &opts, NULL);
+		describe_reader(r, got, sizeof(got));
+		ok(strcmp(got, numbered ? "0:a|b;1:1|x\\ny;2:2|z" : "1:a|b;2:1|x\\ny;4:2|z") == 0,
+		   "callback source, %s: %s", numbered ? "records numbered" : "physical lines", got);
+		csv_reader_close(r);
+	}
+	{
+		DripSource	d = {text, sizeof(text) - 1, 0, 64, true};
+
+		r = csv_reader_open_callback(drip_read, &d, "drip", NULL, NULL);
+		describe_reader(r, got, sizeof(got));
+		ok(strstr(got, "!could not read file") != NULL, "callback failure is a read error: %s", got);
+		csv_reader_close(r);
+	}
+}
+
 /* Same input with big and tiny buffers: both must give `want`. */
 static void
 check_csv(const char *name, const char *data, size_t len, const char *want)
@@ -1425,6 +1485,7 @@ main(int argc, char **argv)
 	test_dates();
 	test_timestamps();
 	test_datasets();
+	test_callback_source();
 
 	{
 		char		cmd[600];
