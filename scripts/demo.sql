@@ -17,8 +17,12 @@ SELECT max_mae_regression_pct, max_mape_regression_pct, max_stockout_miss_pp, ma
        require_business_metrics, min_scored_rows
   FROM shelfops.gate_policy WHERE tenant_id = '*';
 
-\echo '== synthetic dataset: 15 stores x 500 products x 365 days, seed 42'
-SELECT jsonb_pretty(shelfops_generate_synthetic('demo', 15, 500, 365, 42) - 'seconds') AS generated;
+\echo '== synthetic dataset: 10 stores x 50 products x 365 days, seed 42'
+SELECT jsonb_pretty(shelfops_generate_synthetic('demo', 10, 50, 365, 42) - 'seconds') AS generated;
+
+\echo '== readiness checks'
+SELECT check_name, round(observed::numeric, 4) AS observed, threshold, passed
+  FROM shelfops_validate_dataset('demo') ORDER BY check_name;
 
 SELECT dataset_id, family, frequency, row_count, store_count, product_count, series_count,
        date_min, date_max, readiness
@@ -49,3 +53,35 @@ SELECT jsonb_pretty(shelfops_metrics(array_agg(actual ORDER BY sale_date),
                lag(quantity, 7) OVER (ORDER BY sale_date) AS forecast
           FROM shelfops.sales WHERE dataset_id = 'demo' AND store_id = 'S001' AND product_id = 'P0001') s
  WHERE forecast IS NOT NULL;
+
+\echo '== train: xgboost, horizon 14 days, time-based holdout of the last 14 days'
+SELECT r->>'version' AS version, r->>'holdout_start' AS holdout_start, r->>'holdout_end' AS holdout_end,
+       round((r->'metrics'->>'wape')::numeric, 4) AS wape,
+       round((r->'seasonal_naive'->>'wape')::numeric, 4) AS seasonal_naive_wape,
+       round((r->'metrics'->>'coverage')::numeric, 3) AS coverage_90,
+       r->'seconds'->>'total' AS seconds
+  FROM shelfops_train('demo', 'demand_forecast') r;
+
+\echo '== promote: the first version becomes champion'
+SELECT r->>'decision' AS decision, r->>'reason' AS reason, r->>'version' AS version
+  FROM shelfops_promote('demand_forecast') r;
+
+\echo '== a challenger with other parameters, scored against the champion on the same rows'
+SELECT r->>'version' AS version, round((r->'metrics'->>'wape')::numeric, 4) AS wape
+  FROM shelfops_train('demo', 'demand_forecast', 'xgboost', '{"max_depth": 4, "n_estimators": 150}') r;
+SELECT r->>'decision' AS decision, r->>'reason' AS reason,
+       round((r->>'candidate_wape')::numeric, 4) AS candidate_wape,
+       round((r->>'champion_wape')::numeric, 4) AS champion_wape, r->>'status' AS status
+  FROM shelfops_promote('demand_forecast') r;
+
+\echo '== model history'
+SELECT version, status, algorithm, round((metrics->'holdout'->>'wape')::numeric, 4) AS holdout_wape,
+       to_char(created_at, 'HH24:MI:SS') AS created, to_char(promoted_at, 'HH24:MI:SS') AS promoted
+  FROM shelfops.model_versions WHERE model_name = 'demand_forecast' ORDER BY version;
+SELECT experiment_type, baseline_version, experimental_version, decision, reason
+  FROM shelfops.model_experiments ORDER BY created_at;
+
+\echo '== the champion forecasts the next 14 days (first rows)'
+SELECT store_id, product_id, target_date, round(forecast::numeric, 2) AS forecast,
+       round(lower::numeric, 2) AS lower, round(upper::numeric, 2) AS upper, version
+  FROM shelfops_forecast('demand_forecast') ORDER BY store_id, product_id, target_date LIMIT 5;
