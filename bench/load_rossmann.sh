@@ -4,7 +4,7 @@
 # into a 9-column table, best of 3 each, on this checkout's throwaway cluster.
 # The issue's target is load <= 2 x COPY.  For information it also times a COPY into
 # the same table with a primary key on (store, date), and a load that replaces an
-# existing dataset (old rows deleted in the same transaction).
+# existing dataset (old partition emptied and swapped out in the same transaction).
 #
 #   bash bench/load_rossmann.sh            (SHELFOPS_PGPORT picks the cluster's port)
 source "$(dirname "$0")/../scripts/lib.sh"

@@ -2,7 +2,7 @@
 # bench/synthetic.sh: time shelfops_generate_synthetic at the reference seed size
 # (15 stores x 500 products x 365 days = 2,737,500 rows), best of 3, with psql \timing.
 # Two cases: a new dataset id (the table holds no rows of it) and a replacement of an
-# existing dataset (delete of the old rows + write, in one transaction).
+# existing dataset (old partition emptied, new one written and swapped in, in one transaction).
 #
 #   SHELFOPS_PGPORT=54334 bash bench/synthetic.sh [stores products days]
 source "$(dirname "$0")/../scripts/lib.sh"

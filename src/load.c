@@ -1519,6 +1519,8 @@ delete_dataset(const char *tenant, const char *dataset)
 	int			rc;
 	bool		deleted;
 
+	/* empty the old sales partition at once; the cascade below then skips it */
+	sales_discard_dataset(tenant, dataset);
 	spi_connect_or_error();
 	rc = SPI_execute_with_args("DELETE FROM shelfops.datasets WHERE tenant_id = $1 AND dataset_id = $2",
 							   2, types, args, NULL, false, 0);

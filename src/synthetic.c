@@ -763,8 +763,8 @@ shelfops_generate_synthetic(PG_FUNCTION_ARGS)
 		spi_exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
 				 "'shelfops_generate_synthetic/' || $1 || '/' || $2, 0))",
 				 2, types, values, NULL, SPI_OK_SELECT);
-		spi_exec("DELETE FROM shelfops.sales WHERE tenant_id = $1 AND dataset_id = $2",
-				 2, types, values, NULL, SPI_OK_DELETE);
+		/* the old rows: their partition is emptied, not deleted row by row */
+		sales_discard_dataset(tenant, dataset);
 		spi_exec("DELETE FROM shelfops.datasets WHERE tenant_id = $1 AND dataset_id = $2",
 				 2, types, values, NULL, SPI_OK_DELETE);
 		replaced = SPI_processed > 0;

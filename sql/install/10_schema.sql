@@ -86,9 +86,21 @@ CREATE TABLE shelfops.sales (
     is_return_week     boolean,
     PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date),
     FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
-);
+) PARTITION BY RANGE (tenant_id COLLATE "C", dataset_id COLLATE "C");
 COMMENT ON TABLE shelfops.sales IS
   'Canonical sales contract: one row per tenant, dataset, store, product and period';
+
+-- Storage (src/sales_writer.c): every bulk load writes one dataset into a table of
+-- its own without indexes, builds the primary key in one sorted pass, and attaches
+-- it as the partition FOR VALUES FROM (tenant, dataset) TO (tenant, dataset || chr(1)),
+-- which holds exactly that (tenant, dataset).  Those partitions are made at run
+-- time, owned by the extension's owner, with no grants and forced row-level
+-- security; they are not members of the extension, so pg_dump dumps them whole.
+-- Rows written by plain INSERT for a dataset that has no partition of its own land
+-- here, under the same primary key.
+CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales DEFAULT;
+COMMENT ON TABLE shelfops.sales_default IS
+  'Sales rows of datasets without a partition of their own (rows inserted by SQL, not by a loader)';
 
 ------------------------------------------------------------------------------
 -- Models and their lifecycle
@@ -368,6 +380,7 @@ $$;
 -- is recreated by CREATE EXTENSION, so it is filtered out).
 SELECT pg_catalog.pg_extension_config_dump('shelfops.datasets', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.sales', '');
+SELECT pg_catalog.pg_extension_config_dump('shelfops.sales_default', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.model_version_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.model_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('shelfops.training_runs', '');

@@ -63,7 +63,7 @@ BEGIN
     FOR t IN
         SELECT c.oid::regclass
           FROM pg_class c
-         WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+         WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
            AND c.relname <> 'gate_policy'
     LOOP
         EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);

@@ -11,7 +11,9 @@
  *		rows = sales_writer_end(w);
  *
  * Text values must stay valid until sales_writer_add returns; the writer copies
- * them into its own batch memory.
+ * them into its own batch memory.  A writer writes a whole dataset: the rows
+ * become visible, as the dataset's partition of shelfops.sales, at
+ * sales_writer_end.
  */
 #ifndef SHELFOPS_SALES_WRITER_H
 #define SHELFOPS_SALES_WRITER_H
@@ -53,6 +55,12 @@ extern SalesWriter *sales_writer_begin(const char *tenant_id, const char *datase
 extern void sales_writer_row_init(SalesWriter *writer);
 extern void sales_writer_add(SalesWriter *writer);
 extern uint64 sales_writer_end(SalesWriter *writer);
+
+/*
+ * Empty the rows a loader's earlier run wrote for (tenant, dataset), before the
+ * dataset row is deleted and written again: call it first thing when replacing.
+ */
+extern void sales_discard_dataset(const char *tenant_id, const char *dataset_id);
 
 /* Convenience setters; text is copied. */
 extern void sales_set_text(SalesWriter *writer, SalesColumn col, const char *value, int len);

@@ -3,7 +3,11 @@
 -- the single-champion index exists, append-only tables stay append-only, and
 -- pg_dump carries every table.
 BEGIN;
-SELECT plan(12);
+SELECT plan(17);
+
+-- a loaded dataset, so its run-time partition of shelfops.sales is checked too
+SELECT lives_ok($$SELECT shelfops_generate_synthetic('catalog_probe', 1, 2, 28, 7)$$,
+                'a dataset load makes its own partition of shelfops.sales');
 
 SELECT has_extension('shelfops', 'shelfops is installed');
 SELECT has_schema('shelfops', 'schema shelfops exists');
@@ -11,7 +15,7 @@ SELECT has_schema('shelfops', 'schema shelfops exists');
 SELECT is(
     (SELECT array_agg(c.relname ORDER BY c.relname)
        FROM pg_class c
-      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
         AND NOT (c.relrowsecurity AND c.relforcerowsecurity)),
     NULL,
     'every shelfops table has row-level security enabled and forced');
@@ -19,7 +23,7 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname ORDER BY c.relname)
        FROM pg_class c
-      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
         AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)),
     NULL,
     'every shelfops table has a row-level security policy');
@@ -29,7 +33,7 @@ SELECT is(
        FROM pg_class c
        JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
-      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
         AND (a.attname <> 'tenant_id' OR NOT a.attnotnull)),
     NULL,
     'every primary key leads with tenant_id NOT NULL');
@@ -47,10 +51,46 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(c.relname ORDER BY c.relname)
        FROM pg_class c
-      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r'
+      WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
+        AND EXISTS (SELECT 1 FROM pg_depend d
+                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
         AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'shelfops')::oid[])),
     NULL,
-    'every shelfops table is registered with pg_extension_config_dump');
+    'every table the extension installs is registered with pg_extension_config_dump');
+
+-- Partitions made by loads are not members of the extension, so pg_dump dumps
+-- them whole (definition, data, ATTACH); they are readable only through
+-- shelfops.sales and its policy.
+SELECT is(
+    (SELECT array_agg(c.relname ORDER BY c.relname)
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'shelfops.sales'::regclass AND c.relname <> 'sales_default'
+        AND EXISTS (SELECT 1 FROM pg_depend d
+                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')),
+    NULL,
+    'run-time partitions of shelfops.sales are not extension members (pg_dump dumps them)');
+
+SELECT is(
+    (SELECT count(*)::int FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'shelfops.sales'::regclass AND c.relname <> 'sales_default'),
+    1,
+    'the loaded dataset has one partition');
+
+SELECT is(
+    (SELECT array_agg(c.relname || ' ' || r || ' ' || priv ORDER BY 1)
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+            unnest(ARRAY['shelfops_app', 'shelfops_analyst', 'shelfops_admin']) r,
+            unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) priv
+      WHERE i.inhparent = 'shelfops.sales'::regclass AND c.relname <> 'sales_default'
+        AND has_table_privilege(r, c.oid, priv)),
+    NULL,
+    'no shelfops role has any privilege on a run-time partition');
+
+SELECT is(
+    (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'shelfops.sales'::regclass AND c.relname <> 'sales_default'),
+    format('FOR VALUES FROM (%L, %L) TO (%L, %L)', 'public', 'catalog_probe', 'public', 'catalog_probe' || chr(1)),
+    'the partition holds exactly one (tenant, dataset)');
 
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1)

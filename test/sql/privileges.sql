@@ -77,6 +77,23 @@ SELECT shelfops.allocate_version('tenant_b', 'm');
 RESET ROLE;
 RESET shelfops.tenant_id;
 
+-- an analyst's load: the partition DDL runs as the extension's owner, the
+-- tenant checks stay the caller's, and the partition is not readable directly
+SET ROLE regress_analyst;
+SET shelfops.tenant_id = 'tenant_a';
+SELECT shelfops_generate_synthetic('p_load', 1, 2, 28, 1) ->> 'rows' AS rows_loaded;
+SELECT shelfops_generate_synthetic('p_load', 1, 2, 28, 1) ->> 'rows' AS rows_replaced;
+SELECT count(*) AS visible FROM shelfops.sales WHERE dataset_id = 'p_load';
+SELECT shelfops_generate_synthetic('p_load', 1, 2, 28, 1, '2024-01-01', 'tenant_b');
+RESET ROLE;
+SELECT count(*) AS partitions,
+       bool_or(has_table_privilege('regress_analyst', c.oid, 'SELECT')) AS analyst_reads_partition,
+       bool_and(c.relowner = (SELECT extowner FROM pg_extension WHERE extname = 'shelfops')) AS owned_by_extension_owner
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'shelfops.sales'::regclass
+   AND pg_get_expr(c.relpartbound, c.oid) LIKE '%''p_load''%';
+RESET shelfops.tenant_id;
+
 DELETE FROM shelfops.datasets;
 DELETE FROM shelfops.model_versions;
 DELETE FROM shelfops.forecasts;

@@ -1,8 +1,12 @@
 -- Schema behaviour: vocabularies, the single champion, per-tenant versions,
 -- identifiers, the default gate policy.
 \set VERBOSITY terse
-SELECT relname FROM pg_class
- WHERE relnamespace = 'shelfops'::regnamespace AND relkind = 'r' ORDER BY relname;
+-- the tables the extension installs (per-dataset partitions of sales are made by loads)
+SELECT c.relname, c.relkind FROM pg_class c
+ WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind IN ('r', 'p')
+   AND EXISTS (SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ ORDER BY c.relname;
 
 INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain)
 VALUES ('demo', 'synthetic', 'daily', 'store x product x day');
