@@ -27,7 +27,9 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "shelfops.h"
 #include "ident.h"
@@ -456,9 +458,11 @@ decide_without_business(Jsonb *decision, StringInfo reason)
 		appendStringInfoString(reason, "passed_ds_gates:business_gates_skipped_no_cost_basis");
 		return true;
 	}
+	/* the reference's format: missing inputs first, inside the failed list */
+	appendStringInfoString(reason, "failed_gates:");
 	if (miss.len)
-		appendStringInfo(reason, "missing_required_inputs:%s;", miss.data);
-	appendStringInfo(reason, "failed_gates:%s", failed.len ? failed.data : "failed_unknown_gate");
+		appendStringInfo(reason, "missing_required_inputs:%s%s", miss.data, failed.len ? "," : "");
+	appendStringInfoString(reason, failed.data);
 	return false;
 }
 

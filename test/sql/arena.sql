@@ -60,6 +60,38 @@ SELECT count(*) FILTER (WHERE status = 'champion') AS champions FROM shelfops.mo
 SELECT experiment_type, baseline_version, experimental_version, decision FROM shelfops.model_experiments
  WHERE model_name = 'm' ORDER BY created_at;
 
+-- same rows for both sides: a champion that was excellent on the data it was trained on
+-- ("old": level 30) loses on the candidate's window of "new" data (level 10 since day
+-- 150).  No costs in these datasets: business gates have no basis.
+INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain, date_min, date_max)
+VALUES ('old', 'generic', 'daily', 'store x product x day', '2024-01-01', date '2024-01-01' + 149),
+       ('new', 'generic', 'daily', 'store x product x day', '2024-01-01', date '2024-01-01' + 199);
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+SELECT d.id, 's' || s, 'p' || p, date '2024-01-01' + t,
+       CASE WHEN d.id = 'new' AND t >= 150 THEN 10 ELSE 30 END
+       + CASE WHEN extract(isodow FROM date '2024-01-01' + t) >= 6 THEN 5 ELSE 0 END
+  FROM (VALUES ('old', 149), ('new', 199)) d(id, last), generate_series(1, 2) s, generate_series(1, 2) p,
+       generate_series(0, 199) t
+ WHERE t <= d.last;
+SELECT (shelfops_train('old', 'shift', 'xgboost', '{"n_estimators": 30, "max_depth": 3}'))->'metrics'->>'mae' < '0.5' AS champion_was_excellent;
+SELECT (shelfops_promote('shift'))->>'decision' AS decision;
+SELECT (shelfops_train('new', 'shift', 'seasonal_naive'))->>'version' AS candidate;
+INSERT INTO shelfops.gate_policy (tenant_id, model_name, min_scored_rows, require_beat_seasonal_naive)
+VALUES ('public', 'shift', 10, false);
+-- the default policy requires business metrics: without costs they are missing inputs
+SELECT r->>'promoted' AS promoted, r->>'reason' AS reason FROM shelfops_promote('shift', 2) r;
+-- a policy that does not require them skips the business gates, and says so
+UPDATE shelfops.gate_policy SET require_business_metrics = false WHERE model_name = 'shift';
+SELECT (shelfops_train('new', 'shift', 'seasonal_naive'))->>'version' AS candidate;
+SELECT r->>'promoted' AS promoted, r->>'decision' AS decision, r->>'reason' AS reason,
+       round((r->>'champion_wape')::numeric, 3) AS champion_wape_on_window,
+       round((r->>'candidate_wape')::numeric, 3) AS candidate_wape
+  FROM shelfops_promote('shift', 3) r;
+SELECT results->'extra_gates'->>'business_gates_skipped' AS skipped,
+       results->'decision'->'missing_required_inputs' AS missing
+  FROM shelfops.model_experiments WHERE model_name = 'shift' AND experimental_version = 3;
+SELECT version, status FROM shelfops.model_versions WHERE model_name = 'shift' ORDER BY version;
+
 -- bad calls
 SELECT shelfops_promote('m', 1);
 SELECT shelfops_promote('m', 99);
@@ -85,3 +117,4 @@ DELETE FROM shelfops.training_runs;
 DELETE FROM shelfops.model_retraining_log;
 DELETE FROM shelfops.model_version_counters;
 DELETE FROM shelfops.datasets;
+DELETE FROM shelfops.gate_policy WHERE tenant_id <> '*';
