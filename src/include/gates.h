@@ -1,0 +1,73 @@
+/*
+ * gates.h
+ *	  C interface of the reference promotion gates (gates.c): the 15 gates of
+ *	  reference section 5.2 applied to two metric documents, as a pure function.
+ *
+ * The promotion code calls gates_evaluate_result() with the candidate's and the
+ * champion's metrics (jsonb objects with the reference's keys; "mape_nonzero" is
+ * read when "mape" is absent) and a policy object whose keys are the threshold
+ * columns of shelfops.gate_policy (NULL = reference defaults; other keys are
+ * ignored, so to_jsonb() of a whole gate_policy row can be passed).  It gets the
+ * decision document of shelfops_evaluate_gates() and, without reparsing it, the
+ * decision, the reason, each gate's result and the thresholds used.
+ *
+ * Nothing is read from or written to the database.  Invalid arguments (a metric
+ * document that is not an object, a threshold that is not a non-negative
+ * number) are ERRORs with SQLSTATE 22023 naming the argument and key.  See
+ * docs/gates.md for every rule.
+ */
+#ifndef SHELFOPS_GATES_H
+#define SHELFOPS_GATES_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#define GATES_N_GATES		15	/* reference gates, in reference order */
+#define GATES_N_THRESHOLDS	12	/* policy keys (gate_policy threshold columns) */
+#define GATES_N_REQUIRED	18	/* required inputs: 9 metrics x 2 sides */
+
+typedef struct GatesResult
+{
+	bool		promoted;		/* all gates pass and no required input missing */
+	char	   *reason;			/* reference reason string (palloc'd) */
+	bool		passed[GATES_N_GATES];	/* by gate index, see gates_gate_key() */
+	double		thresholds[GATES_N_THRESHOLDS]; /* used, by gates_threshold_key() */
+	int			n_missing;		/* missing required inputs, sorted */
+	const char *missing[GATES_N_REQUIRED];	/* "candidate.mae", ... (static) */
+	Jsonb	   *document;		/* what shelfops_evaluate_gates() returns */
+} GatesResult;
+
+/*
+ * Evaluate the gates.  candidate and champion may be NULL (= {}: every input
+ * missing); policy NULL means the reference defaults.  *out is filled; all
+ * memory is palloc'd in the current context.
+ */
+extern void gates_evaluate_result(Jsonb *candidate, Jsonb *champion, Jsonb *policy,
+								  GatesResult *out);
+
+/* The same, returning only the decision document. */
+extern Jsonb *gates_evaluate(Jsonb *candidate, Jsonb *champion, Jsonb *policy);
+
+/* Gate i's key ("mae_gate", ...), and the policy key of its threshold or NULL. */
+extern const char *gates_gate_key(int i);
+extern const char *gates_gate_threshold_key(int i);
+
+/* Policy key i ("max_mae_regression_pct", ...) and its reference default. */
+extern const char *gates_threshold_key(int i);
+extern double gates_threshold_default(int i);
+
+/*
+ * The reference reason string: "passed_business_and_ds_gates" when promoted;
+ * else "failed_gates:" followed by a comma list whose first item is
+ * "missing_required_inputs:<comma list>" when inputs are missing (sorted by the
+ * caller), then the failing gate keys (in gate order); "failed_unknown_gate"
+ * when not promoted and both lists are empty.  Callers that add gates of their
+ * own append their keys to the failed list to keep one format.  Returns a
+ * palloc'd string.
+ */
+extern char *gates_format_reason(bool promoted,
+								 int n_missing, const char *const *missing,
+								 int n_failed, const char *const *failed);
+
+#endif							/* SHELFOPS_GATES_H */
