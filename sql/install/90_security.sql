@@ -118,7 +118,8 @@ BEGIN
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
-                ('shelfops_forecast',             'shelfops_analyst')
+                ('shelfops_forecast',             'shelfops_analyst'),
+                ('shelfops_export_registry',      'shelfops_admin')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
