@@ -122,7 +122,8 @@ BEGIN
                 ('shelfops_promote',              'shelfops_admin'),
                 ('shelfops_rollback',             'shelfops_admin'),
                 ('shelfops_load_dataset_from',    'shelfops_analyst'),
-                ('shelfops_validation_report',    'shelfops_analyst')
+                ('shelfops_validation_report',    'shelfops_analyst'),
+                ('shelfops_export_registry',      'shelfops_admin')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
