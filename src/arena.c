@@ -40,6 +40,7 @@
 #include "predict.h"
 #include "series.h"
 #include "train.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(shelfops_promote);
 PG_FUNCTION_INFO_V1(shelfops_rollback);
@@ -688,8 +689,8 @@ shelfops_promote(PG_FUNCTION_ARGS)
 		appendStringInfo(&buf, "{\"evidence\": \"holdout\", \"dataset_id\": \"%s\", \"window_start\": \"%s\", "
 						 "\"window_end\": \"%s\", \"origin\": \"%s\", \"rows\": %d, \"data_fingerprint\": \"%s\", "
 						 "\"candidate_sha256\": \"%s\", \"champion_sha256\": \"%s\"}",
-						 cand.dataset_id, iso_date(series_period_date(set, origin + 1)),
-						 iso_date(series_period_date(set, last)), iso_date(series_period_date(set, origin)),
+						 cand.dataset_id, shelfops_iso_date(series_period_date(set, origin + 1)),
+						 shelfops_iso_date(series_period_date(set, last)), shelfops_iso_date(series_period_date(set, origin)),
 						 rows->n, set->fingerprint, cand.sha256 ? cand.sha256 : "", champ.sha256 ? champ.sha256 : "");
 		{
 			char	   *evidence = buf.data;

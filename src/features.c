@@ -39,6 +39,7 @@
 #include "ident.h"
 #include "series.h"
 #include "feature_spec.h"
+#include "util.h"
 
 static const char *const kind_names[FK_NKINDS] = {
 	[FK_DAY_OF_WEEK] = "day_of_week",
@@ -125,32 +126,6 @@ typedef struct WindowStats
  * small helpers
  * ------------------------------------------------------------------------- */
 
-static int
-cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static int
-bsearch_str(char **arr, int n, const char *key)
-{
-	int			lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-		int			c = strcmp(arr[mid], key);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
 
 /* Sort and deduplicate n strings in place; the new count. */
 static int
@@ -160,7 +135,7 @@ sort_unique(char **arr, int n)
 
 	if (n == 0)
 		return 0;
-	qsort(arr, n, sizeof(char *), cmp_cstr);
+	qsort(arr, n, sizeof(char *), shelfops_cmp_cstring_ptr);
 	for (int i = 0; i < n; i++)
 		if (m == 0 || strcmp(arr[m - 1], arr[i]) != 0)
 			arr[m++] = arr[i];
@@ -365,7 +340,7 @@ read_store_attrs(FeatureSpec *spec, const SeriesSet *set)
 		char	   *store = SPI_getvalue(tup, desc, 1);
 		int			j;
 
-		if (store == NULL || (j = bsearch_str(spec->stores, spec->nstores, store)) < 0)
+		if (store == NULL || (j = shelfops_find_sorted(spec->stores, spec->nstores, store)) < 0)
 			continue;
 		for (int a = 0; a < FEATURE_NSTORE_ATTRS; a++)
 		{
@@ -394,7 +369,7 @@ read_store_attrs(FeatureSpec *spec, const SeriesSet *set)
 		n = sort_unique(dict, n);
 		for (int j = 0; j < spec->nstores; j++)
 			if (text_vals[a][j] != NULL)
-				spec->store_attrs[j * FEATURE_NSTORE_ATTRS + a] = bsearch_str(dict, n, text_vals[a][j]);
+				spec->store_attrs[j * FEATURE_NSTORE_ATTRS + a] = shelfops_find_sorted(dict, n, text_vals[a][j]);
 		if (a == FSA_STORE_TYPE)
 		{
 			spec->store_types = dict;
@@ -590,7 +565,7 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 
 			if (series_map[i] < 0)
 				continue;
-			p = bsearch_str(spec->products, spec->nproducts, set->series[i].product_id);
+			p = shelfops_find_sorted(spec->products, spec->nproducts, set->series[i].product_id);
 			psum[p] += ssum[i];
 			pcnt[p] += scnt[i];
 			if (++pser[p] > 1)
@@ -796,14 +771,14 @@ spec_bind(const FeatureSpec *spec, const SeriesSet *set)
 	for (int i = 0; i < n; i++)
 	{
 		const Series *s = &set->series[i];
-		int			st = bsearch_str(spec->stores, spec->nstores, s->store_id);
-		int			pr = bsearch_str(spec->products, spec->nproducts, s->product_id);
+		int			st = shelfops_find_sorted(spec->stores, spec->nstores, s->store_id);
+		int			pr = shelfops_find_sorted(spec->products, spec->nproducts, s->product_id);
 		int			se = bsearch_series(spec, s->store_id, s->product_id);
 
 		if (s->category == NULL)
 			b->category_code[i] = fnan;
 		else
-			b->category_code[i] = (float) bsearch_str(spec->categories, spec->ncategories, s->category);
+			b->category_code[i] = (float) shelfops_find_sorted(spec->categories, spec->ncategories, s->category);
 		b->store_code[i] = (float) st;
 		b->store_mean[i] = st >= 0 ? (float) spec->store_mean[st] : fnan;
 		b->product_mean[i] = pr >= 0 ? (float) spec->product_mean[pr] : fnan;
@@ -816,7 +791,7 @@ spec_bind(const FeatureSpec *spec, const SeriesSet *set)
 				b->series_dow_mean[i * 7 + d] = se >= 0 ? (float) spec->series_dow_mean[se * 7 + d] : fnan;
 	}
 	for (int h = 0; h < set->nholiday_types; h++)
-		b->holiday_map[h] = (float) bsearch_str(spec->holiday_types, spec->nholiday_types,
+		b->holiday_map[h] = (float) shelfops_find_sorted(spec->holiday_types, spec->nholiday_types,
 												 set->holiday_types[h]);
 	b->set = set;
 	b->load_id = set->load_id;

@@ -34,6 +34,7 @@
 #include "predict.h"
 #include "series.h"
 #include "forecast.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(shelfops_forecast);
 
@@ -116,17 +117,6 @@ stored_model_fetch(const char *tenant_id, const char *model_name, int version, b
 				 errmsg("version %d of model \"%s\" has no stored model", out->version, model_name)));
 }
 
-/* YYYY-MM-DD whatever DateStyle says. */
-char *
-iso_date(DateADT d)
-{
-	int			y,
-				m,
-				day;
-
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	return psprintf("%04d-%02d-%02d", y, m, day);
-}
 
 ForecastResult *
 forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
@@ -180,7 +170,7 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must lie within the dataset's dates, %s .. %s",
-						iso_date(data_min), iso_date(data_max))));
+						shelfops_iso_date(data_min), shelfops_iso_date(data_max))));
 	origin_date = as_of_given ? as_of : data_max;
 	if (!model->family->needs_history)
 		from = origin_date - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);

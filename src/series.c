@@ -35,6 +35,7 @@
 #include "shelfops.h"
 #include "ident.h"
 #include "series.h"
+#include "util.h"
 
 #define SERIES_FETCH_ROWS 10000
 
@@ -111,44 +112,7 @@ series_date_on_grid(const SeriesSet *set, DateADT d)
 	return off % set->period_days == 0;
 }
 
-/* ISO text of a date, whatever DateStyle says (palloc'd). */
-static char *
-iso_date(DateADT d)
-{
-	int			y,
-				m,
-				dd;
 
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-	return psprintf("%04d-%02d-%02d", y, m, dd);
-}
-
-static int
-cmp_cstring_ptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static int
-find_sorted(char **arr, int n, const char *key)
-{
-	int			lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-		int			c = strcmp(arr[mid], key);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
 
 int
 series_find(const SeriesSet *set, const char *store_id, const char *product_id)
@@ -481,21 +445,21 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("sale of store \"%s\" product \"%s\" on %s lies outside the calendar of dataset \"%s\"",
 								s->store_id, s->product_id,
-								iso_date(date),
+								shelfops_iso_date(date),
 								dataset_id),
 						 errdetail("shelfops.datasets records date_min %s and date_max %s.",
-								   iso_date(set->date_min),
-								   iso_date(set->date_max)),
+								   shelfops_iso_date(set->date_min),
+								   shelfops_iso_date(set->date_max)),
 						 errhint("Reload the dataset or correct date_min and date_max.")));
 			if (off % set->period_days != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("weekly sale of store \"%s\" product \"%s\" on %s is not on the calendar of dataset \"%s\"",
 								s->store_id, s->product_id,
-								iso_date(date),
+								shelfops_iso_date(date),
 								dataset_id),
 						 errdetail("Weekly periods start on %s and every 7 days after it; this date is %d days past a period start.",
-								   iso_date(set->date_min),
+								   shelfops_iso_date(set->date_min),
 								   (int) (off % set->period_days))));
 			t = (int) (off / set->period_days);
 			s->y[t] = qty;
@@ -632,14 +596,14 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 
 		for (int i = 0; i < set->nseries; i++)
 			ids[i] = set->series[i].product_id;
-		qsort(ids, set->nseries, sizeof(char *), cmp_cstring_ptr);
+		qsort(ids, set->nseries, sizeof(char *), shelfops_cmp_cstring_ptr);
 		for (int i = 0; i < set->nseries; i++)
 			if (n == 0 || strcmp(ids[n - 1], ids[i]) != 0)
 				ids[n++] = ids[i];
 		set->products = ids;
 		set->nproducts = n;
 		for (int i = 0; i < set->nseries; i++)
-			set->series[i].product_idx = find_sorted(ids, n, set->series[i].product_id);
+			set->series[i].product_idx = shelfops_find_sorted(ids, n, set->series[i].product_id);
 	}
 
 	/* Holiday types: sort the dictionary and renumber the codes. */
@@ -650,9 +614,9 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 		float	   *remap = palloc(nh * sizeof(float));
 
 		memcpy(sorted, set->holiday_types, nh * sizeof(char *));
-		qsort(sorted, nh, sizeof(char *), cmp_cstring_ptr);
+		qsort(sorted, nh, sizeof(char *), shelfops_cmp_cstring_ptr);
 		for (int h = 0; h < nh; h++)
-			remap[h] = (float) find_sorted(sorted, nh, set->holiday_types[h]);
+			remap[h] = (float) shelfops_find_sorted(sorted, nh, set->holiday_types[h]);
 		for (int i = 0; i < set->nseries; i++)
 		{
 			float	   *a = set->series[i].cov[SCOV_HOLIDAY_TYPE];
@@ -696,8 +660,8 @@ shelfops_series_summary(PG_FUNCTION_ARGS)
 					 (unsigned long long) set->bytes, set->fingerprint);
 	if (set->nseries > 0)
 		appendStringInfo(&buf, ", \"date_min\": \"%s\", \"date_max\": \"%s\"",
-						 iso_date(set->date_min),
-						 iso_date(set->date_max));
+						 shelfops_iso_date(set->date_min),
+						 shelfops_iso_date(set->date_max));
 	appendStringInfoString(&buf, ", \"covariates\": [");
 	for (int k = 0; k < SERIES_NCOV; k++)
 	{

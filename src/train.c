@@ -23,8 +23,6 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -42,6 +40,7 @@
 #include "predict.h"
 #include "series.h"
 #include "train.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(shelfops_train);
 
@@ -57,22 +56,6 @@ seconds_since(TimestampTz start)
 	return (double) (GetCurrentTimestamp() - start) / USECS_PER_SEC;
 }
 
-static char *
-sha256_hex(const void *data, size_t len)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, data, len) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	hex_encode((const char *) digest, PG_SHA256_DIGEST_LENGTH, hex);
-	hex[PG_SHA256_DIGEST_LENGTH * 2] = '\0';
-	return hex;
-}
 
 static char *
 jsonb_text(Jsonb *jb)
@@ -431,7 +414,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 
 	/* the model and what travels with it */
 	envelope = model_save(model);
-	model_sha = sha256_hex(VARDATA_ANY(envelope), VARSIZE_ANY_EXHDR(envelope));
+	model_sha = shelfops_sha256_hex(VARDATA_ANY(envelope), VARSIZE_ANY_EXHDR(envelope));
 	describe = model_describe(envelope);
 	imp = getKeyJsonValueFromContainer(&describe->root, "importance_gain", strlen("importance_gain"), NULL);
 	if (imp != NULL)
@@ -595,7 +578,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 					 "\"metrics\": %s, \"seasonal_naive\": %s, "
 					 "\"seconds\": {\"read\": %.3f, \"features\": %.3f, \"fit\": %.3f, \"score\": %.3f, \"total\": %.3f}}",
 					 model_name, version, dataset_id, family->name, horizon, holdout,
-					 iso_date(series_period_date(set, origin + 1)), iso_date(series_period_date(set, T)),
+					 shelfops_iso_date(series_period_date(set, origin + 1)), shelfops_iso_date(series_period_date(set, T)),
 					 run_id, (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
 					 metrics_text, naive_text, t_read, t_features, t_fit, t_score, seconds_since(started_at));
 	MemoryContextSwitchTo(oldcxt);

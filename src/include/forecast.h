@@ -51,7 +51,4 @@ extern ForecastResult *forecast_from_origin(const char *tenant_id, const StoredM
 											int horizon, DateADT as_of, bool as_of_given,
 											double level);
 
-/* YYYY-MM-DD, independent of DateStyle (for JSON and messages). */
-extern char *iso_date(DateADT d);
-
 #endif							/* SHELFOPS_FORECAST_H */
