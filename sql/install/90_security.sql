@@ -34,8 +34,10 @@ GRANT shelfops_analyst TO shelfops_admin;
 REVOKE ALL ON ALL TABLES IN SCHEMA shelfops FROM PUBLIC;
 GRANT USAGE ON SCHEMA shelfops TO shelfops_app;
 
--- app: forecasts (the views are granted where they are defined).
+-- app: forecasts and the application views (75_views.sql).  The views filter on
+-- the session's tenant themselves: they read the tables with their owner's rights.
 GRANT SELECT ON shelfops.forecasts TO shelfops_app;
+GRANT SELECT ON shelfops.model_history, shelfops.model_health TO shelfops_app;
 
 -- analyst: read all; write what loading, training, forecasting and scoring write.
 GRANT SELECT ON ALL TABLES IN SCHEMA shelfops TO shelfops_analyst;
