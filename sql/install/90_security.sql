@@ -120,6 +120,7 @@ BEGIN
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
+                ('shelfops_backtest',             'shelfops_analyst'),
                 ('shelfops_forecast',             'shelfops_analyst'),
                 ('shelfops_promote',              'shelfops_admin'),
                 ('shelfops_rollback',             'shelfops_admin'),
