@@ -40,6 +40,7 @@
 #include "ident.h"
 #include "feature_spec.h"
 #include "forecast.h"
+#include "util.h"
 #include "model.h"
 #include "params.h"
 #include "predict.h"
@@ -450,10 +451,10 @@ shelfops_backtest(PG_FUNCTION_ARGS)
 						 "\"window_start\": \"%s\", \"window_end\": \"%s\", \"rows\": %d, \"metrics\": %s, "
 						 "\"seasonal_naive_wape\": ",
 						 f > 0 ? ", " : "", fold->fold,
-						 iso_date(series_period_date(set, fold->origin)),
-						 iso_date(series_period_date(set, fold->train_end)),
-						 iso_date(series_period_date(set, fold->origin + 1)),
-						 iso_date(series_period_date(set, fold->origin + h)),
+						 shelfops_iso_date(series_period_date(set, fold->origin)),
+						 shelfops_iso_date(series_period_date(set, fold->train_end)),
+						 shelfops_iso_date(series_period_date(set, fold->origin + 1)),
+						 shelfops_iso_date(series_period_date(set, fold->origin + h)),
 						 fold->rows, fold->metrics_text);
 		append_number(&buf, fold->naive_wape, fold->naive_wape_null);
 		appendStringInfoChar(&buf, '}');
