@@ -300,11 +300,15 @@ xgb_fit(const ModelTrainData *d)
 		XGB_CALL("setting parameters", XGBoosterSetParam(st->booster, settings[i].name, settings[i].value));
 	st->nthread = shelfops_xgboost_threads;
 
+	if (d->progress)			/* progress: rounds done / total */
+		d->progress(d->progress_arg, 0, p->n_estimators);
 	for (int iter = 0; iter < p->n_estimators; iter++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		XGB_CALL("boosting", XGBoosterUpdateOneIter(st->booster, iter, h->dtrain));
 		done = iter + 1;
+		if (d->progress)
+			d->progress(d->progress_arg, done, p->n_estimators);
 		if (early)
 		{
 			const char *names[1] = {"valid"};

@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "shelfops.h"
+#include "progress.h"
 
 PG_MODULE_MAGIC;
 
@@ -72,4 +73,8 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("shelfops");
+
+	/* progress: shared memory for training progress, only when preloaded (progress.c) */
+	if (process_shared_preload_libraries_in_progress)
+		progress_install_hooks();
 }

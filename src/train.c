@@ -38,6 +38,7 @@
 #include "model.h"
 #include "params.h"
 #include "predict.h"
+#include "progress.h"
 #include "series.h"
 #include "train.h"
 #include "util.h"
@@ -297,6 +298,8 @@ shelfops_train(PG_FUNCTION_ARGS)
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops train", ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
+	/* progress: the slot lives as long as cxt, so an ERROR or a cancel frees it */
+	progress_begin(cxt, tenant_id, model_name, dataset_id, family->name);
 
 	/* read */
 	phase = GetCurrentTimestamp();
@@ -327,6 +330,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 						   horizon + 2 * holdout + 1)));
 
 	/* features and fit */
+	progress_phase(PROGRESS_FEATURES);
 	phase = GetCurrentTimestamp();
 	spec = feature_spec_build(set, horizon, train_last);
 	td.params = &params;
@@ -342,6 +346,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 		td.ncols = train_mat->nfeatures;
 		td.X = train_mat->x;
 		td.y = train_mat->y;
+		progress_rows(train_mat->nrows, -1);
 		td.feature_names = (const char *const *) palloc(sizeof(char *) * spec->nfeatures);
 		for (int i = 0; i < spec->nfeatures; i++)
 			((const char **) td.feature_names)[i] = feature_name(spec, i);
@@ -354,6 +359,8 @@ shelfops_train(PG_FUNCTION_ARGS)
 		}
 		t_features = seconds_since(phase);
 	}
+	progress_phase(PROGRESS_FIT);
+	td.progress = progress_rounds;
 	phase = GetCurrentTimestamp();
 	model = model_fit(family, &td);
 	t_fit = seconds_since(phase);
@@ -366,6 +373,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	}
 
 	/* calibration block: forecast from the period before it, like the holdout */
+	progress_phase(PROGRESS_SCORE);
 	phase = GetCurrentTimestamp();
 	cal_rows = forecast_rows_range(set, cal_first, origin, cal_first - 1, false, -1);
 	cal_pred = palloc(sizeof(double) * Max(cal_rows->n, 1));
@@ -389,6 +397,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the holdout of dataset \"%s\" has no observed rows", dataset_id)));
+	progress_rows(-1, hold_rows->n);
 	hold_pred = palloc(sizeof(double) * hold_rows->n);
 	lower = palloc(sizeof(double) * hold_rows->n);
 	upper = palloc(sizeof(double) * hold_rows->n);
@@ -413,6 +422,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	t_score = seconds_since(phase);
 
 	/* the model and what travels with it */
+	progress_phase(PROGRESS_WRITE);
 	envelope = model_save(model);
 	model_sha = shelfops_sha256_hex(VARDATA_ANY(envelope), VARSIZE_ANY_EXHDR(envelope));
 	describe = model_describe(envelope);
@@ -583,6 +593,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 					 metrics_text, naive_text, t_read, t_features, t_fit, t_score, seconds_since(started_at));
 	MemoryContextSwitchTo(oldcxt);
 	result = pstrdup(buf.data);
+	progress_end();
 	MemoryContextDelete(cxt);
 	PG_RETURN_DATUM(jsonb_datum(result));
 }

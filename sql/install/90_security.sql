@@ -53,6 +53,9 @@ GRANT INSERT ON shelfops.model_experiments TO shelfops_analyst;
 GRANT INSERT ON shelfops.stores, shelfops.store_periods, shelfops.load_rejects,
                 shelfops.calendar_events, shelfops.daily_indicators TO shelfops_analyst;
 
+-- analyst: training progress (80_progress.sql; also covered by the SELECT above).
+GRANT SELECT ON shelfops.training_progress TO shelfops_analyst;
+
 -- admin: promotion (status changes) and gate policy.
 GRANT UPDATE ON shelfops.model_versions TO shelfops_admin;
 GRANT INSERT, UPDATE, DELETE ON shelfops.gate_policy TO shelfops_admin;
@@ -126,7 +129,8 @@ BEGIN
                 ('shelfops_rollback',             'shelfops_admin'),
                 ('shelfops_load_dataset_from',    'shelfops_analyst'),
                 ('shelfops_validation_report',    'shelfops_analyst'),
-                ('shelfops_export_registry',      'shelfops_admin')
+                ('shelfops_export_registry',      'shelfops_admin'),
+                ('shelfops_progress',             'shelfops_analyst')   -- progress (80_progress.sql)
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

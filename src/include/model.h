@@ -51,6 +51,12 @@ typedef struct ModelTrainData
 	const float *w_valid;		/* or NULL */
 	const char *const *feature_names;	/* ncols names, or NULL ("f0", "f1", ...) */
 	const ModelParams *params;	/* validated; its family must be the one fitted */
+	/*
+	 * Optional progress report (NULL: none): boosting families call it with
+	 * (arg, 0, total) before the first round and (arg, done, total) after each.
+	 */
+	void		(*progress) (void *arg, int done, int total);
+	void	   *progress_arg;
 } ModelTrainData;
 
 /*
