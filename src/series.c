@@ -219,20 +219,19 @@ series_alloc_arrays(Series *s, int nperiods, MemoryContext cxt)
 	}
 }
 
+/* Values of one fetched row, deformed once (column numbers are 1-based). */
 static inline float
-bool_value(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+bool_value(const Datum *vals, const bool *nulls, int col, bool *isnull)
 {
-	Datum		d = SPI_getbinval(tup, desc, col, isnull);
-
-	return *isnull ? get_float4_nan() : (DatumGetBool(d) ? 1.0f : 0.0f);
+	*isnull = nulls[col - 1];
+	return *isnull ? get_float4_nan() : (DatumGetBool(vals[col - 1]) ? 1.0f : 0.0f);
 }
 
 static inline float
-float_value(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+float_value(const Datum *vals, const bool *nulls, int col, bool *isnull)
 {
-	Datum		d = SPI_getbinval(tup, desc, col, isnull);
-
-	return *isnull ? get_float4_nan() : (float) DatumGetFloat8(d);
+	*isnull = nulls[col - 1];
+	return *isnull ? get_float4_nan() : (float) DatumGetFloat8(vals[col - 1]);
 }
 
 SeriesSet *
@@ -268,6 +267,8 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 	int			nholiday_alloc = 0;
 	pg_crc32c	crc;
 	int			span;
+	Datum		rowvals[COL_UNIT_COST];
+	bool		rownulls[COL_UNIT_COST];
 
 	if (extra_periods < 0 || extra_periods > 100000)
 		ereport(ERROR,
@@ -374,10 +375,10 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = tt->vals[r];
-			Datum		dstore = SPI_getbinval(tup, desc, COL_STORE, &isnull);
-			Datum		dproduct = SPI_getbinval(tup, desc, COL_PRODUCT, &isnull);
-			DateADT		date = DatumGetDateADT(SPI_getbinval(tup, desc, COL_DATE, &isnull));
-			double		qty = DatumGetFloat8(SPI_getbinval(tup, desc, COL_QUANTITY, &isnull));
+			Datum		dstore;
+			Datum		dproduct;
+			DateADT		date;
+			double		qty;
 			bool		new_series;
 			Series	   *s;
 			int64		off;
@@ -385,6 +386,13 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			bool		n;
 			Datum		d;
 			float		v;
+
+			/* one deform per row: per-column access walks the tuple each time */
+			heap_deform_tuple(tup, desc, rowvals, rownulls);
+			dstore = rowvals[COL_STORE - 1];
+			dproduct = rowvals[COL_PRODUCT - 1];
+			date = DatumGetDateADT(rowvals[COL_DATE - 1]);
+			qty = DatumGetFloat8(rowvals[COL_QUANTITY - 1]);
 
 			new_series = last_store == NULL || !text_equals(dstore, last_store) ||
 				!text_equals(dproduct, last_product);
@@ -474,7 +482,7 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			crc_field(&crc, false, &date, sizeof(date));
 			crc_field(&crc, false, &qty, sizeof(qty));
 
-			d = SPI_getbinval(tup, desc, COL_CATEGORY, &n);
+			d = (n = rownulls[COL_CATEGORY - 1], rowvals[COL_CATEGORY - 1]);
 			crc_text(&crc, n, d);
 			if (!n && s->category == NULL)
 			{
@@ -482,7 +490,7 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 				s->category_period = t;
 			}
 
-			d = SPI_getbinval(tup, desc, COL_PROMO_COUNT, &n);
+			d = (n = rownulls[COL_PROMO_COUNT - 1], rowvals[COL_PROMO_COUNT - 1]);
 			if (!n)
 			{
 				double		pc = DatumGetFloat8(d);
@@ -494,19 +502,19 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			else
 				crc_field(&crc, true, NULL, 0);
 
-			v = bool_value(tup, desc, COL_IS_PROMOTIONAL, &n);
+			v = bool_value(rowvals, rownulls, COL_IS_PROMOTIONAL, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_IS_PROMOTIONAL][t] = v;
 			if (v == 1.0f)
 				set->has_cov[SCOV_IS_PROMOTIONAL] = true;
 
-			v = bool_value(tup, desc, COL_IS_HOLIDAY, &n);
+			v = bool_value(rowvals, rownulls, COL_IS_HOLIDAY, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_IS_HOLIDAY][t] = v;
 			if (v == 1.0f)
 				set->has_cov[SCOV_IS_HOLIDAY] = true;
 
-			d = SPI_getbinval(tup, desc, COL_HOLIDAY_TYPE, &n);
+			d = (n = rownulls[COL_HOLIDAY_TYPE - 1], rowvals[COL_HOLIDAY_TYPE - 1]);
 			crc_text(&crc, n, d);
 			if (!n)
 			{
@@ -537,25 +545,25 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 				set->has_cov[SCOV_HOLIDAY_TYPE] = true;
 			}
 
-			v = bool_value(tup, desc, COL_IS_SCHOOL_HOLIDAY, &n);
+			v = bool_value(rowvals, rownulls, COL_IS_SCHOOL_HOLIDAY, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_IS_SCHOOL_HOLIDAY][t] = v;
 			if (!n)
 				set->has_cov[SCOV_IS_SCHOOL_HOLIDAY] = true;
 
-			v = bool_value(tup, desc, COL_IS_OPEN, &n);
+			v = bool_value(rowvals, rownulls, COL_IS_OPEN, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_IS_OPEN][t] = v;
 			if (!n)
 				set->has_cov[SCOV_IS_OPEN] = true;
 
-			v = float_value(tup, desc, COL_UNIT_PRICE, &n);
+			v = float_value(rowvals, rownulls, COL_UNIT_PRICE, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_UNIT_PRICE][t] = v;
 			if (!n)
 				set->has_cov[SCOV_UNIT_PRICE] = true;
 
-			v = float_value(tup, desc, COL_UNIT_COST, &n);
+			v = float_value(rowvals, rownulls, COL_UNIT_COST, &n);
 			crc_field(&crc, n, &v, sizeof(v));
 			s->cov[SCOV_UNIT_COST][t] = v;
 			if (!n)
