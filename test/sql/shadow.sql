@@ -137,17 +137,40 @@ RESET ROLE;
 -- even a superuser acting for tenant_b finds no such model
 SELECT * FROM shelfops_score_shadow('shm', 'tenant_b');
 
+-- tenant_b's own model of the same name: its shadow rows and scores stay its own
+-- (written and scored by an analyst of tenant_b, under row-level security)
+SELECT count(*) AS public_rows_before FROM shelfops.shadow_predictions WHERE tenant_id = 'public' \gset
+SET ROLE regress_shadow_analyst;
+SET shelfops.tenant_id = 'tenant_b';
+SELECT shelfops_generate_synthetic('sh', 2, 4, 200, 10)->>'rows' AS rows;
+SELECT (shelfops_train('sh', 'shm', 'xgboost', '{"n_estimators": 20, "max_depth": 3}'))->>'version' AS b1;
+SELECT (shelfops_train('sh', 'shm', 'xgboost', '{"n_estimators": 40, "max_depth": 4}'))->>'version' AS b2;
+RESET ROLE;
+UPDATE shelfops.model_versions SET status = 'champion', promoted_at = now() WHERE tenant_id = 'tenant_b' AND model_name = 'shm' AND version = 1;
+UPDATE shelfops.model_versions SET status = 'challenger' WHERE tenant_id = 'tenant_b' AND model_name = 'shm' AND version = 2;
+SET ROLE regress_shadow_analyst;
+SELECT count(*) AS rows FROM shelfops_forecast('shm', as_of => '2024-07-04', shadow => true);
+SELECT version, role, paired_with, rows, days FROM shelfops_score_shadow('shm');
+SELECT tenant_id, forecast_origin, count(*) AS rows FROM shelfops.shadow_predictions GROUP BY 1, 2;
+RESET shelfops.tenant_id;
+RESET ROLE;
+SELECT count(*) = :public_rows_before AS public_rows_unchanged,
+       count(*) FILTER (WHERE forecast_origin = '2024-07-04') AS public_rows_from_b
+  FROM shelfops.shadow_predictions WHERE tenant_id = 'public';
+SELECT version, role, rows, days FROM shelfops_score_shadow('shm');
+
 -- errors
 SELECT * FROM shelfops_score_shadow('no_such_model');
 SELECT * FROM shelfops_score_shadow(NULL);
+SELECT shelfops._shadow_evidence('shm', NULL, 2);
 SELECT count(*) FROM shelfops_forecast('shm', version => 2, as_of => '2024-06-30', shadow => true);
 -- the champion asked for by number may shadow
 SELECT count(*) AS rows FROM shelfops_forecast('shm', version => 1, as_of => '2024-06-30', shadow => true);
-SELECT count(*) AS shadow_rows FROM shelfops.shadow_predictions;
+SELECT count(*) AS shadow_rows FROM shelfops.shadow_predictions WHERE tenant_id = 'public';
 -- no challenger: nothing written, nothing wiped
 UPDATE shelfops.model_versions SET status = 'archived' WHERE model_name = 'shm' AND version = 2;
 SELECT count(*) AS rows FROM shelfops_forecast('shm', as_of => '2024-07-01', shadow => true);
-SELECT count(*) AS shadow_rows FROM shelfops.shadow_predictions;
+SELECT count(*) AS shadow_rows FROM shelfops.shadow_predictions WHERE tenant_id = 'public';
 
 DROP ROLE regress_shadow_analyst;
 DELETE FROM shelfops.shadow_predictions;
