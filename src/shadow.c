@@ -72,6 +72,13 @@ shadow_arrays(const ForecastResult *res, ShadowArrays *out)
 	out->values = PointerGetDatum(construct_array(v, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/* Error context: which challenger was forecasting when an error came up. */
+static void
+shadow_write_context(void *arg)
+{
+	errcontext("forecasting challenger version %d for shadow scoring", *(int *) arg);
+}
+
 int64
 shadow_write(const char *tenant_id, const char *model_name, const StoredModel *champion,
 			 const ForecastResult *res, int horizon, DateADT as_of, bool as_of_given, double level)
@@ -82,6 +89,8 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 	int			nchallengers = 0;
 	ShadowArrays champ;
 	int64		written = 0;
+	ErrorContextCallback errcb;
+	int			current = 0;
 
 	/* the challengers of the same model and tenant */
 	{
@@ -113,6 +122,10 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 
 	shadow_arrays(res, &champ);
 	work = AllocSetContextCreate(caller, "shelfops shadow challenger", ALLOCSET_DEFAULT_SIZES);
+	errcb.callback = shadow_write_context;
+	errcb.arg = &current;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	for (int c = 0; c < nchallengers; c++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(work);
@@ -125,6 +138,7 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 		Datum		args[14];
 		int			rc;
 
+		current = challengers[c];
 		stored_model_fetch(tenant_id, model_name, challengers[c], false, &ch);
 		chres = forecast_from_origin(tenant_id, &ch, Min(horizon, ch.horizon), as_of, as_of_given, level);
 		shadow_arrays(chres, &chal);
@@ -166,6 +180,7 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(work);
 	}
+	error_context_stack = errcb.previous;
 	MemoryContextDelete(work);
 	return written;
 }
