@@ -3,7 +3,8 @@
  *	  Owns shelfops_forecast(): serving a stored model version (the champion by
  *	  default) for every series of its dataset from an origin, with intervals
  *	  from the version's stored conformal calibration, optionally persisted to
- *	  shelfops.forecasts.
+ *	  shelfops.forecasts; with shadow => true the challengers forecast beside
+ *	  the champion into shelfops.shadow_predictions (shadow.c).
  *
  * Forecasting encodes exactly as training did: the feature specification
  * stored with the version (codes, training-window statistics) is used as is,
@@ -34,6 +35,7 @@
 #include "predict.h"
 #include "series.h"
 #include "forecast.h"
+#include "shadow.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(shelfops_forecast);
@@ -264,6 +266,7 @@ shelfops_forecast(PG_FUNCTION_ARGS)
 	int			version = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
 	double		level = PG_ARGISNULL(4) ? 0.9 : PG_GETARG_FLOAT8(4);
 	bool		persist = !PG_ARGISNULL(6) && PG_GETARG_BOOL(6);
+	bool		shadow = PG_NARGS() > 7 && !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt,
 				old;
@@ -280,11 +283,21 @@ shelfops_forecast(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops forecast", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	stored_model_fetch(tenant_id, model_name, version, false, &sm);
+	if (shadow && strcmp(sm.status, "champion") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("shadow => true needs the champion, but version %d of model \"%s\" is %s",
+						sm.version, model_name, sm.status),
+				 errdetail("Challengers are shadow-scored only beside the champion's forecast."),
+				 errhint("Omit version, or pass shadow => false.")));
 	horizon = PG_ARGISNULL(1) ? sm.horizon : PG_GETARG_INT32(1);
 	res = forecast_from_origin(tenant_id, &sm, horizon, PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
 							   !PG_ARGISNULL(3), level);
 	if (persist)
 		persist_forecasts(tenant_id, model_name, &sm, res, level);
+	if (shadow)
+		shadow_write(tenant_id, model_name, &sm, res, horizon, PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
+					 !PG_ARGISNULL(3), level);
 
 	MemoryContextSwitchTo(old);
 	for (int i = 0; i < res->rows->n; i++)

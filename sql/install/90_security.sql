@@ -125,6 +125,8 @@ BEGIN
                 ('shelfops_train',                'shelfops_analyst'),
                 ('shelfops_backtest',             'shelfops_analyst'),
                 ('shelfops_forecast',             'shelfops_analyst'),
+                ('shelfops_score_shadow',         'shelfops_analyst'),
+                ('_shadow_evidence',              'shelfops_analyst'),
                 ('shelfops_promote',              'shelfops_admin'),
                 ('shelfops_rollback',             'shelfops_admin'),
                 ('shelfops_load_dataset_from',    'shelfops_analyst'),
