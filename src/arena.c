@@ -39,6 +39,7 @@
 #include "model.h"
 #include "predict.h"
 #include "series.h"
+#include "shadow.h"
 #include "train.h"
 #include "util.h"
 
@@ -483,6 +484,9 @@ shelfops_promote(PG_FUNCTION_ARGS)
 	char	   *tenant = shelfops_tenant_arg(fcinfo, 2);
 	bool		force = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	char	   *why = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	char	   *evidence_kind = PG_NARGS() > 5 && !PG_ARGISNULL(5) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(5)) : "holdout";
+	bool		use_shadow;
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(caller, "shelfops promote", ALLOCSET_DEFAULT_SIZES);
 	VersionRow	cand,
@@ -493,6 +497,11 @@ shelfops_promote(PG_FUNCTION_ARGS)
 	char	   *result;
 
 	require_admin(force ? "force a promotion" : "promote a model");
+	if (strcmp(evidence_kind, "holdout") != 0 && strcmp(evidence_kind, "shadow") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("evidence must be 'holdout' or 'shadow', got \"%s\"", evidence_kind)));
+	use_shadow = strcmp(evidence_kind, "shadow") == 0;
 	if (!PG_ARGISNULL(1) && version <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -536,12 +545,12 @@ shelfops_promote(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		SeriesSet  *set;
-		int			origin,
-					last;
-		ForecastRows *rows;
-		double	   *fc_cand,
-				   *fc_champ,
+		SeriesSet  *set = NULL;
+		int			origin = 0,
+					last = 0;
+		ForecastRows *rows = NULL;
+		double	   *fc_cand = NULL,
+				   *fc_champ = NULL,
 				   *fc_naive,
 				   *lo_c,
 				   *hi_c,
@@ -556,6 +565,10 @@ shelfops_promote(PG_FUNCTION_ARGS)
 					require_business,
 					require_naive,
 					skip_business;
+		ShadowEvidence ev;
+		int			nscored = 0,
+					shadow_min_rows = 0,
+					shadow_min_days = 0;
 		StringInfoData skipped_reason;
 		double		max_store_share,
 					store_tol,
@@ -571,38 +584,51 @@ shelfops_promote(PG_FUNCTION_ARGS)
 		char	   *reason;
 		const char *verdict;
 
-		if (!cand.has_holdout)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("version %d has no holdout window to be scored on", cand.version)));
 		SPI_finish();
-
-		/* the candidate's holdout window, from the period before it */
-		set = series_load(tenant, cand.dataset_id, cxt);
-		origin = series_period_of_date(set, cand.holdout_start) - 1;
-		last = series_period_of_date(set, cand.holdout_end);
-		if (origin < 0 || last >= set->ndata_periods)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("dataset \"%s\" no longer covers the candidate's holdout window", cand.dataset_id)));
-		rows = forecast_rows_range(set, origin + 1, last, origin, false, -1);
-		fc_cand = palloc(sizeof(double) * Max(rows->n, 1));
-		fc_champ = palloc(sizeof(double) * Max(rows->n, 1));
-		fc_naive = palloc(sizeof(double) * Max(rows->n, 1));
-		lo_c = palloc(sizeof(double) * Max(rows->n, 1));
-		hi_c = palloc(sizeof(double) * Max(rows->n, 1));
-		lo_h = palloc(sizeof(double) * Max(rows->n, 1));
-		hi_h = palloc(sizeof(double) * Max(rows->n, 1));
-		score_version(tenant, model_name, cand.version, set, rows, fc_cand, lo_c, hi_c);
-		score_version(tenant, model_name, champ.version, set, rows, fc_champ, lo_h, hi_h);
+		if (use_shadow)
 		{
-			FeatureSpec *naive_spec = feature_spec_build(set, last - origin, origin);
-
-			forecast_rows_predict(train_seasonal_naive(set), naive_spec, set, rows, fc_naive);
+			/* the pair's scored shadow rows: live data both forecast alike */
+			shadow_evidence(tenant, model_name, champ.version, cand.version, true, &ev);
+			m_cand = jsonb_to_text(ev.challenger_metrics);
+			m_champ = jsonb_to_text(ev.champion_metrics);
+			m_naive = NULL;
+			nscored = (int) Min(ev.rows, INT_MAX);
 		}
-		m_cand = train_score_metrics(set, rows, fc_cand, lo_c, hi_c, origin);
-		m_champ = train_score_metrics(set, rows, fc_champ, lo_h, hi_h, origin);
-		m_naive = train_score_metrics(set, rows, fc_naive, NULL, NULL, origin);
+		else
+		{
+			if (!cand.has_holdout)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("version %d has no holdout window to be scored on", cand.version)));
+
+			/* the candidate's holdout window, from the period before it */
+			set = series_load(tenant, cand.dataset_id, cxt);
+			origin = series_period_of_date(set, cand.holdout_start) - 1;
+			last = series_period_of_date(set, cand.holdout_end);
+			if (origin < 0 || last >= set->ndata_periods)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("dataset \"%s\" no longer covers the candidate's holdout window", cand.dataset_id)));
+			rows = forecast_rows_range(set, origin + 1, last, origin, false, -1);
+			fc_cand = palloc(sizeof(double) * Max(rows->n, 1));
+			fc_champ = palloc(sizeof(double) * Max(rows->n, 1));
+			fc_naive = palloc(sizeof(double) * Max(rows->n, 1));
+			lo_c = palloc(sizeof(double) * Max(rows->n, 1));
+			hi_c = palloc(sizeof(double) * Max(rows->n, 1));
+			lo_h = palloc(sizeof(double) * Max(rows->n, 1));
+			hi_h = palloc(sizeof(double) * Max(rows->n, 1));
+			score_version(tenant, model_name, cand.version, set, rows, fc_cand, lo_c, hi_c);
+			score_version(tenant, model_name, champ.version, set, rows, fc_champ, lo_h, hi_h);
+			{
+				FeatureSpec *naive_spec = feature_spec_build(set, last - origin, origin);
+
+				forecast_rows_predict(train_seasonal_naive(set), naive_spec, set, rows, fc_naive);
+			}
+			m_cand = train_score_metrics(set, rows, fc_cand, lo_c, hi_c, origin);
+			m_champ = train_score_metrics(set, rows, fc_champ, lo_h, hi_h, origin);
+			m_naive = train_score_metrics(set, rows, fc_naive, NULL, NULL, origin);
+			nscored = rows->n;
+		}
 
 		spi_connect_in(cxt);
 		lock_model(tenant, model_name);
@@ -616,7 +642,8 @@ shelfops_promote(PG_FUNCTION_ARGS)
 			v[0] = CStringGetTextDatum(tenant);
 			v[1] = CStringGetTextDatum(model_name);
 			if (SPI_execute_with_args("SELECT to_jsonb(p), p.require_business_metrics, p.require_beat_seasonal_naive, "
-									  "p.max_regressed_store_share, p.store_regression_tolerance_pct, p.min_scored_rows "
+									  "p.max_regressed_store_share, p.store_regression_tolerance_pct, p.min_scored_rows, "
+									  "p.shadow_min_rows, p.shadow_min_days "
 									  "FROM shelfops.effective_gate_policy($1, $2) p",
 									  2, types, v, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 				ereport(ERROR,
@@ -630,6 +657,8 @@ shelfops_promote(PG_FUNCTION_ARGS)
 			max_store_share = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
 			store_tol = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
 			min_rows = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+			shadow_min_rows = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+			shadow_min_days = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
 		}
 
 		/* the reference's 15 gates, then ours */
@@ -651,14 +680,30 @@ shelfops_promote(PG_FUNCTION_ARGS)
 			wape_c = jsonb_number_key(DatumGetJsonbP(jsonb_from_text(m_cand)), "wape", &isnull);
 			if (isnull)
 				wape_c = INFINITY;
-			wape_n = jsonb_number_key(DatumGetJsonbP(jsonb_from_text(m_naive)), "wape", &isnull);
-			if (isnull)
+			wape_n = m_naive ? jsonb_number_key(DatumGetJsonbP(jsonb_from_text(m_naive)), "wape", &isnull) : 0;
+			if (m_naive == NULL || isnull)
 				wape_n = INFINITY;
 		}
-		naive_ok = !require_naive || wape_c < wape_n;
-		share = regressed_store_share(set, rows, fc_cand, fc_champ, store_tol, &nstores);
-		stores_ok = share <= max_store_share;
-		rows_ok = rows->n >= min_rows;
+		if (use_shadow)
+		{
+			/*
+			 * Shadow rows carry no seasonal naive and no per-store split: those
+			 * two gates do not apply (recorded as such); the evidence must reach
+			 * the policy's minimum rows and days instead.
+			 */
+			naive_ok = true;
+			share = 0;
+			nstores = 0;
+			stores_ok = true;
+			rows_ok = ev.rows >= shadow_min_rows && ev.days >= shadow_min_days;
+		}
+		else
+		{
+			naive_ok = !require_naive || wape_c < wape_n;
+			share = regressed_store_share(set, rows, fc_cand, fc_champ, store_tol, &nstores);
+			stores_ok = share <= max_store_share;
+			rows_ok = nscored >= min_rows;
+		}
 
 		initStringInfo(&failed);
 		if (!naive_ok)
@@ -666,7 +711,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 		if (!stores_ok)
 			appendStringInfoString(&failed, ",store_regression_gate");
 		if (!rows_ok)
-			appendStringInfoString(&failed, ",min_scored_rows_gate");
+			appendStringInfoString(&failed, use_shadow ? ",shadow_evidence_gate" : ",min_scored_rows_gate");
 		{
 			JsonbValue *r = getKeyJsonValueFromContainer(&decision->root, "reason", strlen("reason"), NULL);
 			char	   *ref_reason = skip_business ? skipped_reason.data :
@@ -686,12 +731,24 @@ shelfops_promote(PG_FUNCTION_ARGS)
 		verdict = promoted ? "promoted" : (force ? "forced" : "rejected");
 
 		initStringInfo(&buf);
-		appendStringInfo(&buf, "{\"evidence\": \"holdout\", \"dataset_id\": \"%s\", \"window_start\": \"%s\", "
-						 "\"window_end\": \"%s\", \"origin\": \"%s\", \"rows\": %d, \"data_fingerprint\": \"%s\", "
-						 "\"candidate_sha256\": \"%s\", \"champion_sha256\": \"%s\"}",
-						 cand.dataset_id, shelfops_iso_date(series_period_date(set, origin + 1)),
-						 shelfops_iso_date(series_period_date(set, last)), shelfops_iso_date(series_period_date(set, origin)),
-						 rows->n, set->fingerprint, cand.sha256 ? cand.sha256 : "", champ.sha256 ? champ.sha256 : "");
+		if (use_shadow)
+		{
+			char	   *doc = jsonb_to_text(shadow_evidence_jsonb(&ev));
+
+			/* the shadow document, with both models' checksums and the policy minimums */
+			appendBinaryStringInfo(&buf, doc, strlen(doc) - 1);
+			appendStringInfo(&buf, ", \"shadow_min_rows\": %d, \"shadow_min_days\": %d, "
+							 "\"candidate_sha256\": \"%s\", \"champion_sha256\": \"%s\"}",
+							 shadow_min_rows, shadow_min_days,
+							 cand.sha256 ? cand.sha256 : "", champ.sha256 ? champ.sha256 : "");
+		}
+		else
+			appendStringInfo(&buf, "{\"evidence\": \"holdout\", \"dataset_id\": \"%s\", \"window_start\": \"%s\", "
+							 "\"window_end\": \"%s\", \"origin\": \"%s\", \"rows\": %d, \"data_fingerprint\": \"%s\", "
+							 "\"candidate_sha256\": \"%s\", \"champion_sha256\": \"%s\"}",
+							 cand.dataset_id, shelfops_iso_date(series_period_date(set, origin + 1)),
+							 shelfops_iso_date(series_period_date(set, last)), shelfops_iso_date(series_period_date(set, origin)),
+							 rows->n, set->fingerprint, cand.sha256 ? cand.sha256 : "", champ.sha256 ? champ.sha256 : "");
 		{
 			char	   *evidence = buf.data;
 
@@ -703,7 +760,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 							 "\"require_beat_seasonal_naive\": %s, \"max_regressed_store_share\": %g, "
 							 "\"store_regression_tolerance_pct\": %g, \"min_scored_rows\": %d}, "
 							 "\"promoted\": %s, \"forced\": %s, \"reason\": ",
-							 jsonb_to_text(decision), m_cand, m_champ, m_naive,
+							 jsonb_to_text(decision), m_cand, m_champ, m_naive ? m_naive : "null",
 							 naive_ok ? "true" : "false", stores_ok ? "true" : "false",
 							 rows_ok ? "true" : "false", share, nstores, skip_business ? "true" : "false",
 							 require_naive ? "true" : "false", max_store_share, store_tol, min_rows,
@@ -737,7 +794,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 						 "\"rows_scored\": %d, \"candidate_wape\": %s, \"champion_wape\": %s, \"seasonal_naive_wape\": %s, "
 						 "\"gate_checks\": %s}",
 						 (force && !promoted) ? "true" : "false", model_name, cand.version, champ.version,
-						 (promoted || force) ? "champion" : "challenger", experiment_id, rows->n,
+						 (promoted || force) ? "champion" : "challenger", experiment_id, nscored,
 						 isinf(wape_c) ? "null" : psprintf("%.17g", wape_c),
 						 jsonb_number_text(DatumGetJsonbP(jsonb_from_text(m_champ)), "wape"),
 						 isinf(wape_n) ? "null" : psprintf("%.17g", wape_n),

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "series.h"
 #include "forecast.h"
+#include "predict.h"
 #include "util.h"
 #include "shadow.h"
 
@@ -241,6 +242,20 @@ shadow_check_model(const char *tenant_id, const char *model_name)
 				 errdetail("No version of the model is registered in shelfops.model_versions.")));
 }
 
+/*
+ * Half-width of a version's 90 % interval from its stored conformal
+ * calibration, or -1 when it has none (coverage is then NULL).
+ */
+static double
+version_halfwidth(const char *tenant_id, const char *model_name, int version)
+{
+	StoredModel sm;
+
+	memset(&sm, 0, sizeof(sm));
+	stored_model_fetch(tenant_id, model_name, version, true, &sm);
+	return sm.calibration ? conformal_halfwidth(sm.calibration, 0.9) : -1;
+}
+
 /* Jsonb from JSON text. */
 static Jsonb *
 shadow_jsonb(const char *text)
@@ -255,9 +270,11 @@ shadow_jsonb(const char *text)
 static Jsonb *
 shadow_metrics(int n, const double *actual, const double *forecast, const int *series_of,
 			   const double *scale, int nseries, const double *cost, const bool *cost_null,
-			   const double *price, const bool *price_null, int season)
+			   const double *price, const bool *price_null, int season, double halfwidth)
 {
 	ShelfopsMetricsInput in = {0};
+	double	   *lower = NULL,
+			   *upper = NULL;
 	ShelfopsMetrics m;
 	double	   *abs_sum = palloc0(sizeof(double) * Max(nseries, 1));
 	int		   *cnt = palloc0(sizeof(int) * Max(nseries, 1));
@@ -280,6 +297,19 @@ shadow_metrics(int n, const double *actual, const double *forecast, const int *s
 		in.unit_price.isnull = price_null;
 	}
 	in.season = season;
+	if (halfwidth >= 0)
+	{
+		/* the version's own conformal interval around each shadow forecast */
+		lower = palloc(sizeof(double) * Max(n, 1));
+		upper = palloc(sizeof(double) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+		{
+			lower[i] = Max(forecast[i] - halfwidth, 0.0);
+			upper[i] = forecast[i] + halfwidth;
+		}
+		in.lower = lower;
+		in.upper = upper;
+	}
 	shelfops_metrics_compute(&in, &m);
 
 	for (int i = 0; i < n; i++)
@@ -485,10 +515,12 @@ shadow_evidence(const char *tenant_id, const char *model_name, int champion_vers
 	out->days = days;
 	out->champion_metrics = shadow_metrics(n, actual, champ, series_of, scale, nseries,
 										   any_cost ? cost : NULL, cost_null,
-										   any_price ? price : NULL, price_null, season);
+										   any_price ? price : NULL, price_null, season,
+										   version_halfwidth(tenant_id, model_name, champion_version));
 	out->challenger_metrics = shadow_metrics(n, actual, chal, series_of, scale, nseries,
 											 any_cost ? cost : NULL, cost_null,
-											 any_price ? price : NULL, price_null, season);
+											 any_price ? price : NULL, price_null, season,
+											 version_halfwidth(tenant_id, model_name, challenger_version));
 }
 
 Jsonb *

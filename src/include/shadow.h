@@ -59,7 +59,7 @@ typedef struct ShadowEvidence
  * model) into *out, allocated in the current memory context; when
  * fill_actuals, shadow_fill_actuals() runs first.  Metrics are those of
  * shelfops_metrics() (costs from the sales rows' unit_cost/unit_price when the
- * dataset has them, coverage NULL: shadow rows keep no intervals), with MASE
+ * dataset has them, coverage from each version's own 90 % conformal interval around its shadow forecasts), with MASE
  * per series scaled by its seasonal-naive error on sales up to its earliest
  * shadow origin, averaged over series, as training does.  No rows: rows = 0
  * and every metric NULL.  Uses SPI; the caller must not be connected.

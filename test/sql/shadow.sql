@@ -180,3 +180,24 @@ DELETE FROM shelfops.training_runs;
 DELETE FROM shelfops.model_retraining_log;
 DELETE FROM shelfops.model_version_counters;
 DELETE FROM shelfops.datasets;
+
+-- the arena decides on shadow evidence: too few matched rows or days for the policy first
+SELECT shelfops_generate_synthetic('sp', 2, 3, 200, 21)->>'rows' AS rows;
+SELECT (shelfops_train('sp', 'ps', 'xgboost', '{"n_estimators": 20, "max_depth": 3}'))->>'version' AS v1;
+SELECT (shelfops_promote('ps', 1))->>'decision' AS decision;
+SELECT (shelfops_train('sp', 'ps', 'moving_average', '{"window": 7}'))->>'version' AS v2;
+UPDATE shelfops.model_versions SET status = 'challenger' WHERE model_name = 'ps' AND version = 2;
+SELECT count(*) AS champion_rows FROM shelfops_forecast('ps', as_of => '2024-06-20', shadow => true);
+SELECT r->>'promoted' AS promoted, r->>'reason' AS reason, r->>'rows_scored' AS rows_scored
+  FROM shelfops_promote('ps', 2, evidence => 'shadow') r;
+SELECT evidence->>'evidence' AS evidence, (evidence->>'rows')::int AS rows, (evidence->>'days')::int AS days,
+       evidence->>'shadow_min_rows' AS min_rows, results->'extra_gates'->>'min_scored_rows_gate' AS enough
+  FROM shelfops.model_experiments WHERE model_name = 'ps' AND experimental_version = 2;
+SELECT shelfops_promote('ps', 2, evidence => 'vibes');
+DELETE FROM shelfops.model_experiments WHERE model_name = 'ps';
+DELETE FROM shelfops.shadow_predictions WHERE model_name = 'ps';
+DELETE FROM shelfops.model_versions WHERE model_name = 'ps';
+DELETE FROM shelfops.training_runs WHERE model_name = 'ps';
+DELETE FROM shelfops.model_retraining_log WHERE model_name = 'ps';
+DELETE FROM shelfops.model_version_counters WHERE model_name = 'ps';
+DELETE FROM shelfops.datasets WHERE dataset_id = 'sp';
