@@ -74,12 +74,17 @@ SELECT r->>'decision' AS decision, r->>'reason' AS reason,
        round((r->>'champion_wape')::numeric, 4) AS champion_wape, r->>'status' AS status
   FROM shelfops_promote('demand_forecast') r;
 
-\echo '== model history'
-SELECT version, status, algorithm, round((metrics->'holdout'->>'wape')::numeric, 4) AS holdout_wape,
-       to_char(created_at, 'HH24:MI:SS') AS created, to_char(promoted_at, 'HH24:MI:SS') AS promoted
-  FROM shelfops.model_versions WHERE model_name = 'demand_forecast' ORDER BY version;
+\echo '== model history (view shelfops.model_history, what applications read)'
+SELECT version, status, algorithm, round(wape::numeric, 4) AS holdout_wape, round(mae::numeric, 3) AS mae,
+       lineage_label, to_char(created_at, 'HH24:MI:SS') AS created, to_char(promoted_at, 'HH24:MI:SS') AS promoted
+  FROM shelfops.model_history WHERE model_name = 'demand_forecast' ORDER BY version;
 SELECT experiment_type, baseline_version, experimental_version, decision, reason
   FROM shelfops.model_experiments ORDER BY created_at;
+
+\echo '== a rolling-origin backtest of the champion (3 folds of 14 days)'
+SELECT f->>'fold' AS fold, f->>'window_start' AS window_start, f->>'window_end' AS window_end,
+       round((f->'metrics'->>'wape')::numeric, 4) AS wape, round((f->>'seasonal_naive_wape')::numeric, 4) AS naive_wape
+  FROM jsonb_array_elements((SELECT shelfops_backtest('demand_forecast', 2)->'folds')) f;
 
 \echo '== the champion forecasts the next 14 days (first rows)'
 SELECT store_id, product_id, target_date, round(forecast::numeric, 2) AS forecast,
