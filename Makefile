@@ -15,6 +15,10 @@ DATA          = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=shelfops
 
+# isolationtester specs (test/specs/*.spec; expected output in expected/ as well)
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=shelfops
+
 PG_CPPFLAGS = -I$(srcdir)/src/include -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  += -lxgboost $(shell pkg-config --libs json-c zlib)
