@@ -486,7 +486,15 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 	w->tupdesc = RelationGetDescr(w->rel);
 
 	for (int c = 0; c < SALES_NCOLUMNS; c++)
+	{
 		w->attno[c] = find_column(w->tupdesc, sales_column_names[c]);
+		if (TupleDescAttr(w->tupdesc, w->attno[c])->attbyval == sales_column_is_text(c))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of shelfops.sales has an unexpected type",
+							sales_column_names[c]),
+					 errhint("The extension's tables were altered; reinstall or update the extension.")));
+	}
 	w->tenant_attno = find_column(w->tupdesc, "tenant_id");
 	w->dataset_attno = find_column(w->tupdesc, "dataset_id");
 	w->tenant_datum = CStringGetTextDatum(tenant_id);
@@ -696,8 +704,8 @@ flush_batch(SalesWriterState *w)
 	CHECK_FOR_INTERRUPTS();
 }
 
-void
-sales_writer_add(SalesWriter *writer)
+static void
+writer_add(SalesWriter *writer, bool copy)
 {
 	SalesWriterState *w = (SalesWriterState *) writer;
 	TupleTableSlot *slot = w->slots[w->nbuffered];
@@ -723,7 +731,9 @@ sales_writer_add(SalesWriter *writer)
 		{
 			Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
 
-			slot->tts_values[a] = datumCopy(writer->values[c], att->attbyval, att->attlen);
+			slot->tts_values[a] = (copy && !att->attbyval)
+				? datumCopy(writer->values[c], att->attbyval, att->attlen)
+				: writer->values[c];
 		}
 	}
 	MemoryContextSwitchTo(old);
@@ -752,6 +762,18 @@ sales_writer_add(SalesWriter *writer)
 
 	if (++w->nbuffered == SALES_BATCH_ROWS)
 		flush_batch(w);
+}
+
+void
+sales_writer_add(SalesWriter *writer)
+{
+	writer_add(writer, true);
+}
+
+void
+sales_writer_add_stable(SalesWriter *writer)
+{
+	writer_add(writer, false);
 }
 
 /* Write what the sort holds, in key order. */
@@ -858,6 +880,13 @@ sales_writer_end(SalesWriter *writer)
 	rows = w->rows_written;
 	pfree(w);
 	return rows;
+}
+
+bool
+sales_column_is_text(SalesColumn col)
+{
+	return col == SALES_STORE_ID || col == SALES_PRODUCT_ID ||
+		col == SALES_CATEGORY || col == SALES_HOLIDAY_TYPE;
 }
 
 void
