@@ -149,6 +149,8 @@ typedef struct InternEntry
 	bool		known;			/* registered by a store master */
 } InternEntry;
 
+#define INTERN_RECENT 4096		/* a power of two */
+
 typedef struct InternTable
 {
 	HTAB	   *htab;
@@ -157,6 +159,8 @@ typedef struct InternTable
 	int32		n;
 	int32		cap;
 	int32		nwritten;
+	/* entries found recently, by a cheap hash of the id: most rows hit */
+	InternEntry *recent[INTERN_RECENT];
 } InternTable;
 
 typedef struct Key3
@@ -197,7 +201,7 @@ typedef struct SeriesEntry
  * keeps its key as interned indexes and the other columns as Datums; text
  * values are copied once into the buffer's own memory.
  */
-#define ROW_NVALUES (SALES_NCOLUMNS - 3)	/* all but store, product, date */
+#define ROW_NVALUES 8			/* the columns other than the key and booleans */
 #define ROW_TEXT_CACHE 16
 
 typedef struct BufferedRow
@@ -205,15 +209,20 @@ typedef struct BufferedRow
 	int32		store;
 	int32		product;
 	int32		day;
-	uint32		nulls;			/* bit c: value c (column c + 3) is NULL */
+	uint16		nulls;			/* bit c: column c is NULL */
+	uint16		bools;			/* bit c: boolean column c is true */
 	const char *file;			/* where the row came from, for errors */
 	long		line;
-	Datum		values[ROW_NVALUES];
+	Datum		values[ROW_NVALUES];	/* the other columns, by slot */
 } BufferedRow;
+
+StaticAssertDecl(SALES_NCOLUMNS <= 16, "a buffered row keeps its NULLs in 16 bits");
 
 typedef struct RowBuffer
 {
 	bool		spilled;		/* over budget: rows go straight to the writer */
+	bool		layout_ready;
+	int8		slot[SALES_NCOLUMNS];	/* values[] index, -1 boolean, -2 key */
 	BufferedRow *rows;
 	uint64		n;
 	uint64		cap;
@@ -831,6 +840,8 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 {
 	char		key[LOAD_ID_MAXLEN + 1];
 	InternEntry *e;
+	InternEntry **slot;
+	uint32		h = 2166136261;
 	bool		found;
 
 	*why = NULL;
@@ -848,6 +859,12 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 		*why = "id is longer than 128 bytes";
 		return NULL;
 	}
+	/* FNV-1a over the id: an entry seen before with these bytes is the answer */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) s[i]) * 16777619;
+	slot = &t->recent[h & (INTERN_RECENT - 1)];
+	if (*slot != NULL && memcmp((*slot)->key, s, len) == 0 && (*slot)->key[len] == '\0')
+		return *slot;
 	if (!text_ok(s, len))
 	{
 		*why = "id is not valid text in the database encoding";
@@ -856,6 +873,8 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 	memcpy(key, s, len);
 	key[len] = '\0';
 	e = hash_search(t->htab, key, create ? HASH_ENTER : HASH_FIND, &found);
+	if (e != NULL)
+		*slot = e;				/* entries of a dynahash table never move */
 	if (e == NULL || found)
 		return e;
 	if (t->n == t->cap)
@@ -1154,6 +1173,43 @@ load_claim_key(LoadState *ls, CsvReader *r, const CsvRecord *rec,
 StaticAssertDecl(SALES_STORE_ID == 0 && SALES_PRODUCT_ID == 1 && SALES_SALE_DATE == 2,
 				 "the row buffer keeps the first three sales columns as its key");
 
+static void
+row_layout(RowBuffer *b)
+{
+	int			n = 0;
+
+	for (int c = 0; c < SALES_NCOLUMNS; c++)
+	{
+		if (c <= SALES_SALE_DATE)
+			b->slot[c] = -2;
+		else if (sales_column_is_bool(c))
+			b->slot[c] = -1;
+		else
+		{
+			if (n == ROW_NVALUES)
+				elog(ERROR, "shelfops load: too many non-boolean sales columns for the row buffer");
+			b->slot[c] = n++;
+		}
+	}
+	b->layout_ready = true;
+}
+
+/* The writer's non-key columns from a buffered row. */
+static inline void
+row_unpack(RowBuffer *b, const BufferedRow *r, SalesWriter *w)
+{
+	for (int c = SALES_SALE_DATE + 1; c < SALES_NCOLUMNS; c++)
+	{
+		int			v = b->slot[c];
+
+		w->nulls[c] = (r->nulls & (1U << c)) != 0;
+		if (v >= 0)
+			w->values[c] = r->values[v];
+		else
+			w->values[c] = BoolGetDatum((r->bools & (1U << c)) != 0);
+	}
+}
+
 /*
  * Fill the writer's store, product and date, and add the prepared row.
  * stable: its text values live until sales_writer_end (interned ids, the
@@ -1220,12 +1276,7 @@ row_buffer_spill(LoadState *ls)
 	{
 		BufferedRow *r = &b->rows[i];
 
-		sales_writer_row_init(w);
-		for (int v = 0; v < ROW_NVALUES; v++)
-		{
-			w->nulls[v + 3] = (r->nulls & (1U << v)) != 0;
-			w->values[v + 3] = r->values[v];
-		}
+		row_unpack(b, r, w);
 		hand_over(ls, r->store, r->product, r->day, false);
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -1297,17 +1348,28 @@ row_buffer_add(LoadState *ls, int32 store, int32 product, int32 day)
 	r->file = p->cur_file;
 	r->line = p->cur_line;
 	r->nulls = 0;
-	for (int v = 0; v < ROW_NVALUES; v++)
+	r->bools = 0;
+	if (!b->layout_ready)
+		row_layout(b);
+	for (int c = SALES_SALE_DATE + 1; c < SALES_NCOLUMNS; c++)
 	{
-		if (w->nulls[v + 3])
+		int			v = b->slot[c];
+
+		if (w->nulls[c])
 		{
-			r->nulls |= 1U << v;
-			r->values[v] = (Datum) 0;
+			r->nulls |= 1U << c;
+			if (v >= 0)
+				r->values[v] = (Datum) 0;
 		}
-		else if (sales_column_is_text(v + 3))
-			r->values[v] = row_buffer_text(b, v, w->values[v + 3]);
+		else if (v < 0)
+		{
+			if (DatumGetBool(w->values[c]))
+				r->bools |= 1U << c;
+		}
+		else if (sales_column_is_text(c))
+			r->values[v] = row_buffer_text(b, v, w->values[c]);
 		else
-			r->values[v] = w->values[v + 3];
+			r->values[v] = w->values[c];
 	}
 }
 
@@ -1494,12 +1556,7 @@ row_buffer_flush(LoadState *ls)
 		}
 		p->cur_file = r->file;
 		p->cur_line = r->line;
-		sales_writer_row_init(w);
-		for (int v = 0; v < ROW_NVALUES; v++)
-		{
-			w->nulls[v + 3] = (r->nulls & (1U << v)) != 0;
-			w->values[v + 3] = r->values[v];
-		}
+		row_unpack(b, r, w);
 		hand_over(ls, r->store, r->product, r->day, true);
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();

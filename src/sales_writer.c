@@ -488,7 +488,8 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 	for (int c = 0; c < SALES_NCOLUMNS; c++)
 	{
 		w->attno[c] = find_column(w->tupdesc, sales_column_names[c]);
-		if (TupleDescAttr(w->tupdesc, w->attno[c])->attbyval == sales_column_is_text(c))
+		if (TupleDescAttr(w->tupdesc, w->attno[c])->attbyval == sales_column_is_text(c) ||
+			(TupleDescAttr(w->tupdesc, w->attno[c])->atttypid == BOOLOID) != sales_column_is_bool(c))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of shelfops.sales has an unexpected type",
@@ -887,6 +888,13 @@ sales_column_is_text(SalesColumn col)
 {
 	return col == SALES_STORE_ID || col == SALES_PRODUCT_ID ||
 		col == SALES_CATEGORY || col == SALES_HOLIDAY_TYPE;
+}
+
+bool
+sales_column_is_bool(SalesColumn col)
+{
+	return col == SALES_IS_PROMOTIONAL || col == SALES_IS_HOLIDAY ||
+		col == SALES_IS_SCHOOL_HOLIDAY || col == SALES_IS_OPEN || col == SALES_IS_RETURN_WEEK;
 }
 
 void

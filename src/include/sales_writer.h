@@ -67,6 +67,8 @@ extern void sales_discard_dataset(const char *tenant_id, const char *dataset_id)
 
 /* Is the column text (by reference)?  The others are passed by value. */
 extern bool sales_column_is_text(SalesColumn col);
+/* Is the column boolean? */
+extern bool sales_column_is_bool(SalesColumn col);
 
 /* Convenience setters; text is copied. */
 extern void sales_set_text(SalesWriter *writer, SalesColumn col, const char *value, int len);
