@@ -14,6 +14,9 @@
  * again when the rows reach the heap in key order, so rows that do not arrive
  * in (store, product, date) order are sorted here (tuplesort, within
  * maintenance_work_mem, spilling beyond it) before they are written.
+ * Rows reach the heap through shared buffers without a ring until the
+ * partition reaches a quarter of shared_buffers, so the primary key build
+ * finds them there; larger partitions continue through the usual ring.
  * Replacing a dataset empties its old partition with TRUNCATE and drops it at
  * the end, in the same transaction, instead of deleting row by row.
  *
@@ -42,6 +45,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/heapam.h"
+#include "access/hio.h"
+#include "storage/bufmgr.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -501,7 +506,17 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 	w->tenant_datum = CStringGetTextDatum(tenant_id);
 	w->dataset_datum = CStringGetTextDatum(dataset_id);
 
+	/*
+	 * No buffer ring at first: a partition up to a quarter of shared_buffers
+	 * (PostgreSQL's own limit for reading a table through shared buffers
+	 * without a ring) stays there for the primary key build, which then need
+	 * not read it back, and its pages are written out later rather than by
+	 * this backend.  Beyond that, write_slots switches to the usual
+	 * BULKWRITE ring.
+	 */
 	w->bistate = GetBulkInsertState();
+	FreeAccessStrategy(w->bistate->strategy);
+	w->bistate->strategy = NULL;
 	w->cid = GetCurrentCommandId(true);
 	for (int i = 0; i < SALES_BATCH_ROWS; i++)
 		w->slots[i] = table_slot_create(w->rel, NULL);
@@ -649,6 +664,9 @@ static void
 write_slots(SalesWriterState *w, int n)
 {
 	table_multi_insert(w->rel, w->slots, n, w->cid, 0, w->bistate);
+	if (w->bistate->strategy == NULL && BufferIsValid(w->bistate->current_buf) &&
+		BufferGetBlockNumber(w->bistate->current_buf) >= (BlockNumber) (NBuffers / 4))
+		w->bistate->strategy = GetAccessStrategy(BAS_BULKWRITE);
 	for (int i = 0; i < n; i++)
 		ExecClearTuple(w->slots[i]);
 	w->rows_written += n;
