@@ -149,6 +149,8 @@ typedef struct InternEntry
 	bool		known;			/* registered by a store master */
 } InternEntry;
 
+#define INTERN_RECENT 4096		/* a power of two */
+
 typedef struct InternTable
 {
 	HTAB	   *htab;
@@ -157,6 +159,8 @@ typedef struct InternTable
 	int32		n;
 	int32		cap;
 	int32		nwritten;
+	/* entries found recently, by a cheap hash of the id: most rows hit */
+	InternEntry *recent[INTERN_RECENT];
 } InternTable;
 
 typedef struct Key3
@@ -191,6 +195,45 @@ typedef struct SeriesEntry
 	uint64	   *bits;
 } SeriesEntry;
 
+/*
+ * Fact rows held back until the family has read everything, so that they can
+ * be handed to the sales writer in key order (see "Row buffer" below).  A row
+ * keeps its key as interned indexes and the other columns as Datums; text
+ * values are copied once into the buffer's own memory.
+ */
+#define ROW_NVALUES 8			/* the columns other than the key and booleans */
+#define ROW_TEXT_CACHE 16
+
+typedef struct BufferedRow
+{
+	int32		store;
+	int32		product;
+	int32		day;
+	uint16		nulls;			/* bit c: column c is NULL */
+	uint16		bools;			/* bit c: boolean column c is true */
+	const char *file;			/* where the row came from, for errors */
+	long		line;
+	Datum		values[ROW_NVALUES];	/* the other columns, by slot */
+} BufferedRow;
+
+StaticAssertDecl(SALES_NCOLUMNS <= 16, "a buffered row keeps its NULLs in 16 bits");
+
+typedef struct RowBuffer
+{
+	bool		spilled;		/* over budget: rows go straight to the writer */
+	bool		layout_ready;
+	int8		slot[SALES_NCOLUMNS];	/* values[] index, -1 boolean, -2 key */
+	BufferedRow *rows;
+	uint64		n;
+	uint64		cap;
+	Size		text_bytes;
+	MemoryContext text_cxt;
+	/* recent distinct text values per column, reused instead of copied */
+	text	   *recent[ROW_NVALUES][ROW_TEXT_CACHE];
+	int			nrecent[ROW_NVALUES];
+	int			next_recent[ROW_NVALUES];
+} RowBuffer;
+
 #define LOAD_MAX_PHASES 8
 
 typedef struct LoadPrivate
@@ -199,8 +242,11 @@ typedef struct LoadPrivate
 	InternTable products;
 	HTAB	   *series;
 	SeriesEntry *last_series;
+	SeriesEntry **store_series; /* per store index: its last series, or NULL */
+	int32		store_series_cap;
 	uint64		nseries;
 	uint64		rows_written;
+	RowBuffer	buf;
 	int32		date_min;
 	int32		date_max;
 
@@ -794,6 +840,8 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 {
 	char		key[LOAD_ID_MAXLEN + 1];
 	InternEntry *e;
+	InternEntry **slot;
+	uint32		h = 2166136261;
 	bool		found;
 
 	*why = NULL;
@@ -811,6 +859,12 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 		*why = "id is longer than 128 bytes";
 		return NULL;
 	}
+	/* FNV-1a over the id: an entry seen before with these bytes is the answer */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) s[i]) * 16777619;
+	slot = &t->recent[h & (INTERN_RECENT - 1)];
+	if (*slot != NULL && memcmp((*slot)->key, s, len) == 0 && (*slot)->key[len] == '\0')
+		return *slot;
 	if (!text_ok(s, len))
 	{
 		*why = "id is not valid text in the database encoding";
@@ -819,6 +873,8 @@ intern_lookup(LoadState *ls, InternTable *t, const char *s, size_t len, bool cre
 	memcpy(key, s, len);
 	key[len] = '\0';
 	e = hash_search(t->htab, key, create ? HASH_ENTER : HASH_FIND, &found);
+	if (e != NULL)
+		*slot = e;				/* entries of a dynahash table never move */
 	if (e == NULL || found)
 		return e;
 	if (t->n == t->cap)
@@ -1013,6 +1069,13 @@ series_entry(LoadPrivate *p, int32 store, int32 product)
 	if (p->last_series != NULL && p->last_series->key.store == store &&
 		p->last_series->key.product == product)
 		return p->last_series;
+	/* date-major files change store every row: each store remembers its last */
+	if (store < p->store_series_cap && p->store_series[store] != NULL &&
+		p->store_series[store]->key.product == product)
+	{
+		p->last_series = p->store_series[store];
+		return p->last_series;
+	}
 	key.store = store;
 	key.product = product;
 	e = hash_search(p->series, &key, HASH_ENTER, &found);
@@ -1024,6 +1087,18 @@ series_entry(LoadPrivate *p, int32 store, int32 product)
 		e->bits = NULL;
 	}
 	p->last_series = e;
+	if (store >= p->store_series_cap)
+	{
+		int32		newcap = Max(Max(p->store_series_cap * 2, 1024), store + 1);
+
+		p->store_series = p->store_series
+			? repalloc(p->store_series, sizeof(SeriesEntry *) * newcap)
+			: MemoryContextAlloc(GetMemoryChunkContext(p), sizeof(SeriesEntry *) * newcap);
+		memset(p->store_series + p->store_series_cap, 0,
+			   sizeof(SeriesEntry *) * (newcap - p->store_series_cap));
+		p->store_series_cap = newcap;
+	}
+	p->store_series[store] = e;	/* entries of a dynahash table never move */
 	return e;
 }
 
@@ -1076,18 +1151,430 @@ load_claim_key(LoadState *ls, CsvReader *r, const CsvRecord *rec,
 	return false;
 }
 
-void
-load_write_row(LoadState *ls, int32 store, int32 product, int32 day)
+/* ---------------------------------------------------------------------------
+ * Row buffer.  The writer builds the primary key fastest from a heap in key
+ * order, and sorts rows that arrive otherwise (most files are date-major).
+ * Here the key is known as small integers, so fact rows are held compactly
+ * and ordered with an integer sort instead: stores and products are ranked
+ * once by the bytes of their ids (the key's C collation), each row gets the
+ * 64-bit key (store rank, product rank, day), and a radix sort orders the
+ * keys.  The writer then receives the rows in key order and writes them
+ * straight to the heap.  Rows beyond maintenance_work_mem are not held: the
+ * buffer is handed over as it is and the writer's own (spilling) sort takes
+ * over, as before.  Which rows are written is unchanged; only their order.
+ * --------------------------------------------------------------------------*/
+
+#ifdef __GNUC__
+#define row_prefetch(p) __builtin_prefetch(p)
+#else
+#define row_prefetch(p) ((void) (p))
+#endif
+
+StaticAssertDecl(SALES_STORE_ID == 0 && SALES_PRODUCT_ID == 1 && SALES_SALE_DATE == 2,
+				 "the row buffer keeps the first three sales columns as its key");
+
+static void
+row_layout(RowBuffer *b)
+{
+	int			n = 0;
+
+	for (int c = 0; c < SALES_NCOLUMNS; c++)
+	{
+		if (c <= SALES_SALE_DATE)
+			b->slot[c] = -2;
+		else if (sales_column_is_bool(c))
+			b->slot[c] = -1;
+		else
+		{
+			if (n == ROW_NVALUES)
+				elog(ERROR, "shelfops load: too many non-boolean sales columns for the row buffer");
+			b->slot[c] = n++;
+		}
+	}
+	b->layout_ready = true;
+}
+
+/* The writer's non-key columns from a buffered row. */
+static inline void
+row_unpack(RowBuffer *b, const BufferedRow *r, SalesWriter *w)
+{
+	for (int c = SALES_SALE_DATE + 1; c < SALES_NCOLUMNS; c++)
+	{
+		int			v = b->slot[c];
+
+		w->nulls[c] = (r->nulls & (1U << c)) != 0;
+		if (v >= 0)
+			w->values[c] = r->values[v];
+		else
+			w->values[c] = BoolGetDatum((r->bools & (1U << c)) != 0);
+	}
+}
+
+/*
+ * Fill the writer's store, product and date, and add the prepared row.
+ * stable: its text values live until sales_writer_end (interned ids, the
+ * buffer's text), so the writer need not copy them.
+ */
+static void
+hand_over(LoadState *ls, int32 store, int32 product, int32 day, bool stable)
 {
 	LoadPrivate *p = ls->priv;
 	SalesWriter *w = ls->writer;
-	SeriesEntry *e = series_entry(p, store, product);
 
 	w->values[SALES_STORE_ID] = p->stores.datums[store];
 	w->nulls[SALES_STORE_ID] = false;
 	w->values[SALES_PRODUCT_ID] = p->products.datums[product];
 	w->nulls[SALES_PRODUCT_ID] = false;
 	sales_set_date(w, SALES_SALE_DATE, day);
+	if (stable)
+		sales_writer_add_stable(w);
+	else
+		sales_writer_add(w);
+}
+
+static Size
+row_buffer_budget(void)
+{
+	return (Size) maintenance_work_mem * 1024;
+}
+
+/* A text value in the buffer's memory: a recent equal one, or a copy. */
+static Datum
+row_buffer_text(RowBuffer *b, int v, Datum value)
+{
+	text	   *t = (text *) DatumGetPointer(value);
+	Size		len = VARSIZE_ANY(t);
+	text	   *copy;
+
+	for (int i = 0; i < b->nrecent[v]; i++)
+	{
+		text	   *r = b->recent[v][i];
+
+		if (VARSIZE_ANY(r) == len && memcmp(r, t, len) == 0)
+			return PointerGetDatum(r);
+	}
+	copy = MemoryContextAlloc(b->text_cxt, len);
+	memcpy(copy, t, len);
+	b->text_bytes += len + 16;	/* with the chunk header, roughly */
+	b->recent[v][b->next_recent[v]] = copy;
+	b->next_recent[v] = (b->next_recent[v] + 1) % ROW_TEXT_CACHE;
+	if (b->nrecent[v] < ROW_TEXT_CACHE)
+		b->nrecent[v]++;
+	return PointerGetDatum(copy);
+}
+
+/* Over budget: give the writer what is held, in arrival order, and stop holding. */
+static void
+row_buffer_spill(LoadState *ls)
+{
+	RowBuffer  *b = &ls->priv->buf;
+	SalesWriter *w = ls->writer;
+
+	elog(DEBUG1, "shelfops load: more than maintenance_work_mem of rows after " UINT64_FORMAT
+		 " rows; the sales writer sorts them", b->n);
+	for (uint64 i = 0; i < b->n; i++)
+	{
+		BufferedRow *r = &b->rows[i];
+
+		row_unpack(b, r, w);
+		hand_over(ls, r->store, r->product, r->day, false);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	b->spilled = true;
+	if (b->rows)
+		pfree(b->rows);
+	b->rows = NULL;
+	b->n = b->cap = 0;
+	/* the writer has copied the values: the text copies can go */
+	MemoryContextReset(b->text_cxt);
+	b->text_bytes = 0;
+	/* the row prepared by the family is still in the writer: restore its key */
+	sales_writer_row_init(w);
+}
+
+static void
+row_buffer_add(LoadState *ls, int32 store, int32 product, int32 day)
+{
+	LoadPrivate *p = ls->priv;
+	RowBuffer  *b = &p->buf;
+	SalesWriter *w = ls->writer;
+	BufferedRow *r;
+
+	if (b->n == b->cap)
+	{
+		uint64		newcap = b->cap ? b->cap * 2 : 65536;
+
+		if ((newcap * sizeof(BufferedRow) + b->text_bytes) > row_buffer_budget())
+			newcap = b->cap + b->cap / 4 + 1;
+		if ((newcap * sizeof(BufferedRow) + b->text_bytes) > row_buffer_budget())
+		{
+			/* keep the current row: copy the family's values out first */
+			Datum		values[SALES_NCOLUMNS];
+			bool		nulls[SALES_NCOLUMNS];
+
+			memcpy(values, w->values, sizeof(values));
+			memcpy(nulls, w->nulls, sizeof(nulls));
+			/* its text may live in the writer's row memory, which the spill resets */
+			for (int c = 0; c < SALES_NCOLUMNS; c++)
+			{
+				if (!nulls[c] && sales_column_is_text(c))
+				{
+					Size		len = VARSIZE_ANY(DatumGetPointer(w->values[c]));
+					void	   *copy = MemoryContextAlloc(ls->cxt, len);
+
+					memcpy(copy, DatumGetPointer(w->values[c]), len);
+					values[c] = PointerGetDatum(copy);
+				}
+			}
+			row_buffer_spill(ls);
+			memcpy(w->values, values, sizeof(values));
+			memcpy(w->nulls, nulls, sizeof(nulls));
+			hand_over(ls, store, product, day, false);
+			return;
+		}
+		if (b->text_cxt == NULL)
+			b->text_cxt = AllocSetContextCreate(ls->cxt, "shelfops load row text",
+												ALLOCSET_DEFAULT_SIZES);
+		b->rows = b->rows
+			? repalloc_huge(b->rows, newcap * sizeof(BufferedRow))
+			: MemoryContextAllocHuge(ls->cxt, newcap * sizeof(BufferedRow));
+		b->cap = newcap;
+	}
+	r = &b->rows[b->n++];
+	r->store = store;
+	r->product = product;
+	r->day = day;
+	r->file = p->cur_file;
+	r->line = p->cur_line;
+	r->nulls = 0;
+	r->bools = 0;
+	if (!b->layout_ready)
+		row_layout(b);
+	for (int c = SALES_SALE_DATE + 1; c < SALES_NCOLUMNS; c++)
+	{
+		int			v = b->slot[c];
+
+		if (w->nulls[c])
+		{
+			r->nulls |= 1U << c;
+			if (v >= 0)
+				r->values[v] = (Datum) 0;
+		}
+		else if (v < 0)
+		{
+			if (DatumGetBool(w->values[c]))
+				r->bools |= 1U << c;
+		}
+		else if (sales_column_is_text(c))
+			r->values[v] = row_buffer_text(b, v, w->values[c]);
+		else
+			r->values[v] = w->values[c];
+	}
+}
+
+typedef struct RankArg
+{
+	Datum	   *datums;
+} RankArg;
+
+static int
+cmp_id_bytes(const void *a, const void *b, void *arg)
+{
+	Datum	   *datums = ((RankArg *) arg)->datums;
+	text	   *ta = (text *) DatumGetPointer(datums[*(const int32 *) a]);
+	text	   *tb = (text *) DatumGetPointer(datums[*(const int32 *) b]);
+	int			la = VARSIZE_ANY_EXHDR(ta);
+	int			lb = VARSIZE_ANY_EXHDR(tb);
+	int			r = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
+
+	if (r != 0)
+		return r;
+	return (la > lb) - (la < lb);
+}
+
+/* rank[i]: position of id i in byte order of the ids. */
+static uint32 *
+rank_ids(InternTable *t)
+{
+	int32	   *order = palloc(sizeof(int32) * Max(t->n, 1));
+	uint32	   *rank = palloc(sizeof(uint32) * Max(t->n, 1));
+	RankArg		arg = {t->datums};
+
+	for (int32 i = 0; i < t->n; i++)
+		order[i] = i;
+	qsort_arg(order, t->n, sizeof(int32), cmp_id_bytes, &arg);
+	for (int32 i = 0; i < t->n; i++)
+		rank[order[i]] = (uint32) i;
+	pfree(order);
+	return rank;
+}
+
+static int
+bits_for(uint64 n)
+{
+	int			bits = 0;
+
+	while (bits < 64 && (n >> bits) != 0)
+		bits++;
+	return bits;
+}
+
+typedef struct SortEntry
+{
+	uint64		key;
+	uint64		row;
+} SortEntry;
+
+/* Order entries by key: least significant byte first, skipping constant bytes. */
+static void
+radix_sort(SortEntry *a, uint64 n, int keybits)
+{
+	SortEntry  *tmp = MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(SortEntry));
+	SortEntry  *src = a;
+	SortEntry  *dst = tmp;
+
+	for (int shift = 0; shift < keybits; shift += 8)
+	{
+		uint64		count[256] = {0};
+		uint64		pos = 0;
+		bool		constant = false;
+
+		for (uint64 i = 0; i < n; i++)
+			count[(src[i].key >> shift) & 0xFF]++;
+		for (int d = 0; d < 256; d++)
+		{
+			uint64		c = count[d];
+
+			if (c == n)
+				constant = true;
+			count[d] = pos;
+			pos += c;
+		}
+		if (constant)
+			continue;
+		for (uint64 i = 0; i < n; i++)
+			dst[count[(src[i].key >> shift) & 0xFF]++] = src[i];
+		CHECK_FOR_INTERRUPTS();
+		{
+			SortEntry  *swap = src;
+
+			src = dst;
+			dst = swap;
+		}
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(SortEntry));
+	pfree(tmp);
+}
+
+typedef struct RowCmpArg
+{
+	BufferedRow *rows;
+	uint32	   *store_rank;
+	uint32	   *product_rank;
+} RowCmpArg;
+
+static int
+cmp_rows(const void *a, const void *b, void *arg)
+{
+	RowCmpArg  *x = (RowCmpArg *) arg;
+	BufferedRow *ra = &x->rows[((const SortEntry *) a)->row];
+	BufferedRow *rb = &x->rows[((const SortEntry *) b)->row];
+	uint32		sa = x->store_rank[ra->store],
+				sb = x->store_rank[rb->store];
+	uint32		pa = x->product_rank[ra->product],
+				pb = x->product_rank[rb->product];
+
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return (ra->day > rb->day) - (ra->day < rb->day);
+}
+
+/*
+ * Hand the held rows to the writer in (store, product, date) order, each with
+ * the file and line it came from as the error context.
+ */
+static void
+row_buffer_flush(LoadState *ls)
+{
+	LoadPrivate *p = ls->priv;
+	RowBuffer  *b = &p->buf;
+	SalesWriter *w = ls->writer;
+	uint32	   *store_rank;
+	uint32	   *product_rank;
+	SortEntry  *order;
+	int			sbits,
+				pbits,
+				dbits;
+
+	if (b->spilled || b->n == 0)
+		return;
+	store_rank = rank_ids(&p->stores);
+	product_rank = rank_ids(&p->products);
+	order = MemoryContextAllocHuge(CurrentMemoryContext, b->n * sizeof(SortEntry));
+	sbits = bits_for((uint64) Max(p->stores.n, 1) - 1);
+	pbits = bits_for((uint64) Max(p->products.n, 1) - 1);
+	dbits = bits_for((uint64) ((int64) p->date_max - p->date_min));
+	if (sbits + pbits + dbits <= 64)
+	{
+		for (uint64 i = 0; i < b->n; i++)
+		{
+			BufferedRow *r = &b->rows[i];
+			uint64		key = store_rank[r->store];
+
+			key = (pbits ? (key << pbits) : key) | product_rank[r->product];
+			key = (dbits ? (key << dbits) : key) | (uint64) ((int64) r->day - p->date_min);
+			order[i].key = key;
+			order[i].row = i;
+		}
+		radix_sort(order, b->n, sbits + pbits + dbits);
+	}
+	else
+	{
+		RowCmpArg	arg = {b->rows, store_rank, product_rank};
+
+		for (uint64 i = 0; i < b->n; i++)
+			order[i].row = i;
+		qsort_arg(order, b->n, sizeof(SortEntry), cmp_rows, &arg);
+	}
+
+	for (uint64 i = 0; i < b->n; i++)
+	{
+		BufferedRow *r = &b->rows[order[i].row];
+
+		/* the rows are read in scattered order: ask for later ones early */
+		if (i + 8 < b->n)
+		{
+			const char *ahead = (const char *) &b->rows[order[i + 8].row];
+
+			row_prefetch(ahead);
+			row_prefetch(ahead + 64);
+			row_prefetch(ahead + sizeof(BufferedRow) - 1);
+		}
+		p->cur_file = r->file;
+		p->cur_line = r->line;
+		row_unpack(b, r, w);
+		hand_over(ls, r->store, r->product, r->day, true);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(order);
+	pfree(store_rank);
+	pfree(product_rank);
+	pfree(b->rows);
+	b->rows = NULL;
+	b->n = b->cap = 0;
+	/* text_cxt stays: the writer holds its values until sales_writer_end */
+}
+
+void
+load_write_row(LoadState *ls, int32 store, int32 product, int32 day)
+{
+	LoadPrivate *p = ls->priv;
+	SeriesEntry *e = series_entry(p, store, product);
 
 	if (!e->written)
 	{
@@ -1109,7 +1596,10 @@ load_write_row(LoadState *ls, int32 store, int32 product, int32 day)
 	if (p->rows_written == 0 || day > p->date_max)
 		p->date_max = day;
 	p->rows_written++;
-	sales_writer_add(w);
+	if (p->buf.spilled)
+		hand_over(ls, store, product, day, false);
+	else
+		row_buffer_add(ls, store, product, day);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1867,6 +2357,8 @@ load_run(const LoadRequest *req)
 
 	ls->family->load(ls);
 
+	load_phase(ls, "order");
+	row_buffer_flush(ls);
 	load_phase(ls, "finish");
 	sales_writer_end(ls->writer);
 	ls->writer = NULL;

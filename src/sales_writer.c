@@ -14,6 +14,9 @@
  * again when the rows reach the heap in key order, so rows that do not arrive
  * in (store, product, date) order are sorted here (tuplesort, within
  * maintenance_work_mem, spilling beyond it) before they are written.
+ * Rows reach the heap through shared buffers without a ring until the
+ * partition reaches a quarter of shared_buffers, so the primary key build
+ * finds them there; larger partitions continue through the usual ring.
  * Replacing a dataset empties its old partition with TRUNCATE and drops it at
  * the end, in the same transaction, instead of deleting row by row.
  *
@@ -42,6 +45,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/heapam.h"
+#include "access/hio.h"
+#include "storage/bufmgr.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -486,13 +491,32 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 	w->tupdesc = RelationGetDescr(w->rel);
 
 	for (int c = 0; c < SALES_NCOLUMNS; c++)
+	{
 		w->attno[c] = find_column(w->tupdesc, sales_column_names[c]);
+		if (TupleDescAttr(w->tupdesc, w->attno[c])->attbyval == sales_column_is_text(c) ||
+			(TupleDescAttr(w->tupdesc, w->attno[c])->atttypid == BOOLOID) != sales_column_is_bool(c))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of shelfops.sales has an unexpected type",
+							sales_column_names[c]),
+					 errhint("The extension's tables were altered; reinstall or update the extension.")));
+	}
 	w->tenant_attno = find_column(w->tupdesc, "tenant_id");
 	w->dataset_attno = find_column(w->tupdesc, "dataset_id");
 	w->tenant_datum = CStringGetTextDatum(tenant_id);
 	w->dataset_datum = CStringGetTextDatum(dataset_id);
 
+	/*
+	 * No buffer ring at first: a partition up to a quarter of shared_buffers
+	 * (PostgreSQL's own limit for reading a table through shared buffers
+	 * without a ring) stays there for the primary key build, which then need
+	 * not read it back, and its pages are written out later rather than by
+	 * this backend.  Beyond that, write_slots switches to the usual
+	 * BULKWRITE ring.
+	 */
 	w->bistate = GetBulkInsertState();
+	FreeAccessStrategy(w->bistate->strategy);
+	w->bistate->strategy = NULL;
 	w->cid = GetCurrentCommandId(true);
 	for (int i = 0; i < SALES_BATCH_ROWS; i++)
 		w->slots[i] = table_slot_create(w->rel, NULL);
@@ -640,6 +664,9 @@ static void
 write_slots(SalesWriterState *w, int n)
 {
 	table_multi_insert(w->rel, w->slots, n, w->cid, 0, w->bistate);
+	if (w->bistate->strategy == NULL && BufferIsValid(w->bistate->current_buf) &&
+		BufferGetBlockNumber(w->bistate->current_buf) >= (BlockNumber) (NBuffers / 4))
+		w->bistate->strategy = GetAccessStrategy(BAS_BULKWRITE);
 	for (int i = 0; i < n; i++)
 		ExecClearTuple(w->slots[i]);
 	w->rows_written += n;
@@ -696,8 +723,8 @@ flush_batch(SalesWriterState *w)
 	CHECK_FOR_INTERRUPTS();
 }
 
-void
-sales_writer_add(SalesWriter *writer)
+static void
+writer_add(SalesWriter *writer, bool copy)
 {
 	SalesWriterState *w = (SalesWriterState *) writer;
 	TupleTableSlot *slot = w->slots[w->nbuffered];
@@ -723,7 +750,9 @@ sales_writer_add(SalesWriter *writer)
 		{
 			Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
 
-			slot->tts_values[a] = datumCopy(writer->values[c], att->attbyval, att->attlen);
+			slot->tts_values[a] = (copy && !att->attbyval)
+				? datumCopy(writer->values[c], att->attbyval, att->attlen)
+				: writer->values[c];
 		}
 	}
 	MemoryContextSwitchTo(old);
@@ -752,6 +781,18 @@ sales_writer_add(SalesWriter *writer)
 
 	if (++w->nbuffered == SALES_BATCH_ROWS)
 		flush_batch(w);
+}
+
+void
+sales_writer_add(SalesWriter *writer)
+{
+	writer_add(writer, true);
+}
+
+void
+sales_writer_add_stable(SalesWriter *writer)
+{
+	writer_add(writer, false);
 }
 
 /* Write what the sort holds, in key order. */
@@ -858,6 +899,20 @@ sales_writer_end(SalesWriter *writer)
 	rows = w->rows_written;
 	pfree(w);
 	return rows;
+}
+
+bool
+sales_column_is_text(SalesColumn col)
+{
+	return col == SALES_STORE_ID || col == SALES_PRODUCT_ID ||
+		col == SALES_CATEGORY || col == SALES_HOLIDAY_TYPE;
+}
+
+bool
+sales_column_is_bool(SalesColumn col)
+{
+	return col == SALES_IS_PROMOTIONAL || col == SALES_IS_HOLIDAY ||
+		col == SALES_IS_SCHOOL_HOLIDAY || col == SALES_IS_OPEN || col == SALES_IS_RETURN_WEEK;
 }
 
 void

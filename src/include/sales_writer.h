@@ -54,6 +54,9 @@ struct SalesWriter
 extern SalesWriter *sales_writer_begin(const char *tenant_id, const char *dataset_id);
 extern void sales_writer_row_init(SalesWriter *writer);
 extern void sales_writer_add(SalesWriter *writer);
+/* The same for a row whose text values stay valid until sales_writer_end:
+ * they are not copied. */
+extern void sales_writer_add_stable(SalesWriter *writer);
 extern uint64 sales_writer_end(SalesWriter *writer);
 
 /*
@@ -61,6 +64,11 @@ extern uint64 sales_writer_end(SalesWriter *writer);
  * dataset row is deleted and written again: call it first thing when replacing.
  */
 extern void sales_discard_dataset(const char *tenant_id, const char *dataset_id);
+
+/* Is the column text (by reference)?  The others are passed by value. */
+extern bool sales_column_is_text(SalesColumn col);
+/* Is the column boolean? */
+extern bool sales_column_is_bool(SalesColumn col);
 
 /* Convenience setters; text is copied. */
 extern void sales_set_text(SalesWriter *writer, SalesColumn col, const char *value, int len);
