@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "shelfops.h"
+#include "jobs.h"
 
 PG_MODULE_MAGIC;
 
@@ -70,6 +71,9 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	/* jobs (issue 6): shelfops.retrain_run_id */
+	shelfops_jobs_define_settings();
 
 	MarkGUCPrefixReserved("shelfops");
 }
