@@ -74,6 +74,7 @@ _PG_init(void)
 
 	/* jobs (issue 6): shelfops.retrain_run_id */
 	shelfops_jobs_define_settings();
+	shelfops_worker_define_settings(process_shared_preload_libraries_in_progress);
 
 	MarkGUCPrefixReserved("shelfops");
 }

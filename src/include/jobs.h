@@ -22,4 +22,10 @@ extern const char *shelfops_jobs_retrain_run_id(void);
  */
 extern void shelfops_jobs_check_run(const char *run_id, const char *tenant_id, const char *model_name);
 
+/*
+ * src/worker.c: define shelfops.worker_databases and shelfops.worker_naptime and,
+ * when preloading, register the launcher.  Called once from _PG_init.
+ */
+extern void shelfops_worker_define_settings(bool preloading);
+
 #endif							/* SHELFOPS_JOBS_H */
