@@ -237,9 +237,17 @@ run_toplevel(const char *sql)
 	List	   *plantrees;
 	Portal		portal;
 	DestReceiver *receiver;
+	MemoryContext stmtcxt;
 
+	/*
+	 * Parse and plan trees must outlive the procedure's own COMMITs, which
+	 * reset the transaction's memory (a client's query uses MessageContext).
+	 */
+	stmtcxt = AllocSetContextCreate(TopMemoryContext, "shelfops worker statement",
+									ALLOCSET_DEFAULT_SIZES);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	MemoryContextSwitchTo(stmtcxt);
 	debug_query_string = sql;
 	pgstat_report_activity(STATE_RUNNING, sql);
 	parsetrees = pg_parse_query(sql);
@@ -256,7 +264,10 @@ run_toplevel(const char *sql)
 	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, NULL);
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
+	/* the transaction now open may be a later one than we started */
+	MemoryContextSwitchTo(TopTransactionContext);
 	CommitTransactionCommand();
+	MemoryContextDelete(stmtcxt);
 	debug_query_string = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -287,12 +298,18 @@ shelfops_worker_main(Datum arg)
 		schema = extension_schema();
 		if (schema != NULL)
 		{
+			char	   *sql;
+
 			if (!crashed_checked)
 			{
-				run_toplevel(psprintf("SELECT %s.shelfops_mark_crashed_runs()", schema));
+				sql = psprintf("SELECT %s.shelfops_mark_crashed_runs()", schema);
+				run_toplevel(sql);
+				pfree(sql);
 				crashed_checked = true;
 			}
-			run_toplevel(psprintf("CALL %s.shelfops_run_due_jobs()", schema));
+			sql = psprintf("CALL %s.shelfops_run_due_jobs()", schema);
+			run_toplevel(sql);
+			pfree(sql);
 			pfree(schema);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -21,7 +21,7 @@ shelfops.worker_databases = 'shelfops_w'
 shelfops.worker_naptime = 1
 fsync = off
 CONF
-stop() { (cd / && runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1); rm -rf "$DIR"; }
+stop() { grep -E 'ERROR|FATAL|TRAP|terminated' "$DIR/log" | grep -v -E 'STATEMENT|does not exist' | tail -5 | sed 's/^/# log: /' >&2; (cd / && runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1); rm -rf "$DIR"; }
 trap stop EXIT
 (cd / && runuser -u postgres -- env OMP_WAIT_POLICY=passive "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w start >/dev/null 9>&-)
 q() { psql -X -q -At -h "$DIR/sock" -p "$PORT" -U postgres -d "${2:-shelfops_w}" -c "$1" 2>&1; }
