@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "shelfops.h"
+#include "jobs.h"
 #include "progress.h"
 
 PG_MODULE_MAGIC;
@@ -71,6 +72,10 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	/* jobs (issue 6): shelfops.retrain_run_id */
+	shelfops_jobs_define_settings();
+	shelfops_worker_define_settings(process_shared_preload_libraries_in_progress);
 
 	MarkGUCPrefixReserved("shelfops");
 

@@ -32,6 +32,7 @@
 
 #include "shelfops.h"
 #include "ident.h"
+#include "jobs.h"
 #include "feature_spec.h"
 #include "forecast.h"
 #include "metrics.h"
@@ -556,6 +557,16 @@ shelfops_train(PG_FUNCTION_ARGS)
 			if (rc != SPI_OK_INSERT)
 				elog(ERROR, "could not record the model version");
 		}
+		if (shelfops_jobs_retrain_run_id() != NULL)
+		{
+			/*
+			 * jobs (issue 6): inside CALL shelfops_retrain the run's 'running'
+			 * log row exists already and the procedure finishes it, so one run
+			 * stays one log row.
+			 */
+			shelfops_jobs_check_run(shelfops_jobs_retrain_run_id(), tenant_id, model_name);
+		}
+		else
 		{
 			Oid			ltypes[5] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID};
 

@@ -60,6 +60,12 @@ GRANT SELECT ON shelfops.training_progress TO shelfops_analyst;
 GRANT UPDATE ON shelfops.model_versions TO shelfops_admin;
 GRANT INSERT, UPDATE, DELETE ON shelfops.gate_policy TO shelfops_admin;
 
+-- jobs (85_jobs.sql): admins manage jobs; analysts may only mark one due
+-- (shelfops_request_retrain); run bookkeeping goes through shelfops.retrain_finish.
+GRANT INSERT, UPDATE, DELETE ON shelfops.retrain_jobs TO shelfops_admin;
+GRANT UPDATE (pending_trigger, next_run_at) ON shelfops.retrain_jobs TO shelfops_analyst;
+GRANT SELECT ON shelfops.retrain_job_status TO shelfops_analyst;
+
 -- Row-level security on every table.
 DO $$
 DECLARE
@@ -104,7 +110,7 @@ BEGIN
           JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'shelfops'
          WHERE p.provolatile = 'v'
     LOOP
-        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);  -- ROUTINE: procedures too (jobs)
     END LOOP;
 END
 $$;
@@ -132,13 +138,22 @@ BEGIN
                 ('shelfops_load_dataset_from',    'shelfops_analyst'),
                 ('shelfops_validation_report',    'shelfops_analyst'),
                 ('shelfops_export_registry',      'shelfops_admin'),
-                ('shelfops_progress',             'shelfops_analyst')   -- progress (80_progress.sql)
+                ('shelfops_progress',             'shelfops_analyst'),  -- progress (80_progress.sql)
+                -- jobs (85_jobs.sql)
+                ('shelfops_add_retrain_job',      'shelfops_admin'),
+                ('shelfops_alter_retrain_job',    'shelfops_admin'),
+                ('shelfops_remove_retrain_job',   'shelfops_admin'),
+                ('shelfops_mark_crashed_runs',    'shelfops_admin'),
+                ('shelfops_request_retrain',      'shelfops_analyst'),
+                ('shelfops_retrain',              'shelfops_analyst'),
+                ('shelfops_run_due_jobs',         'shelfops_analyst'),
+                ('retrain_finish',                'shelfops_analyst')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
           JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'shelfops'
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', g.fn, g.role);
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', g.fn, g.role);
     END LOOP;
 END
 $$;

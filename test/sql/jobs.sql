@@ -1,0 +1,138 @@
+-- Scheduled retraining: the job catalog and its validation, CALL shelfops_retrain
+-- (one log row per run, auto-promotion through the arena, failures, retries and
+-- disabling), manual requests, shelfops_run_due_jobs and crash accounting.
+-- The lock-held skip needs two sessions: test/tap/04_cron.sh.
+\set VERBOSITY terse
+SELECT shelfops_generate_synthetic('jb', 2, 3, 150, 2)->>'rows' AS rows;
+
+-- add: defaults are weekly, Sunday 02:00 UTC
+SELECT shelfops_add_retrain_job('jm', 'jb', params => '{"n_estimators": 10, "max_depth": 3}',
+                                auto_promote => true) AS job_id;
+SELECT job_id, model_name, algorithm, schedule, enabled_triggers, auto_promote, enabled,
+       extract(dow FROM next_run_at AT TIME ZONE 'UTC') AS next_dow,
+       (next_run_at AT TIME ZONE 'UTC')::time AS next_time, next_run_at > now() AS in_future
+  FROM shelfops.retrain_job_status;
+-- validation, one clear error each
+SELECT shelfops_add_retrain_job('jm', 'jb');
+SELECT shelfops_add_retrain_job('j2', 'no_such_dataset');
+SELECT shelfops_add_retrain_job('j2', 'jb', algorithm => 'prophet');
+SELECT shelfops_add_retrain_job('j2', 'jb', params => '[1]');
+SELECT shelfops_add_retrain_job('j2', 'jb', horizon => 0);
+SELECT shelfops_add_retrain_job('j2', 'jb', schedule_interval => '30 seconds');
+SELECT shelfops_add_retrain_job('j2', 'jb', schedule_interval => '1 hour', schedule_day => 'monday');
+SELECT shelfops_add_retrain_job('j2', 'jb', schedule_day => 'someday');
+SELECT shelfops_add_retrain_job('j2', 'jb', timezone => 'Mars/Olympus');
+SELECT shelfops_add_retrain_job('j2', 'jb', enabled_triggers => '{scheduled,cosmic_rays}');
+SELECT shelfops_add_retrain_job('j2', 'jb', enabled_triggers => '{}');
+SELECT shelfops_add_retrain_job('j2', 'jb', max_retries => -1);
+SELECT shelfops_add_retrain_job('j2 bad', 'jb');
+SELECT shelfops_add_retrain_job(NULL, 'jb');
+-- other schedules; job ids count per tenant
+SELECT shelfops_add_retrain_job('j2', 'jb', algorithm => 'seasonal_naive', schedule_interval => '6 hours') AS job_id;
+SELECT shelfops_add_retrain_job('j3', 'jb', algorithm => 'moving_average', schedule_day => 'daily',
+                                schedule_time => '23:30', timezone => 'Europe/Berlin') AS job_id;
+SELECT job_id, schedule FROM shelfops.retrain_job_status ORDER BY job_id;
+SELECT (shelfops_alter_retrain_job(3, schedule_day => 'wednesday', max_retries => 0)).schedule_dow;
+SELECT schedule FROM shelfops.retrain_job_status WHERE job_id = 3;
+SELECT shelfops_alter_retrain_job(99, enabled => false);
+SELECT shelfops_alter_retrain_job(3, schedule_day => 'funday');
+SELECT shelfops_remove_retrain_job(3);
+SELECT shelfops_remove_retrain_job(3);
+
+-- a run: exactly one log row, completed with a version, auto-promoted (first champion)
+CALL shelfops_retrain('jm');
+SELECT status, trigger_type, version_produced, decision, error, job_id,
+       trigger_metadata->>'promotion' AS promotion
+  FROM shelfops.model_retraining_log WHERE model_name = 'jm';
+SELECT version, status FROM shelfops.model_versions WHERE model_name = 'jm' ORDER BY version;
+SELECT experimental_version, decision FROM shelfops.model_experiments WHERE model_name = 'jm';
+SELECT last_status, consecutive_failures, last_version, last_decision, next_run_at > now() AS rescheduled
+  FROM shelfops.retrain_job_status WHERE job_id = 1;
+
+-- the policy decides which triggers may promote: drift may not by default
+CALL shelfops_retrain('jm', trigger => 'drift');
+SELECT status, trigger_type, version_produced, decision, trigger_metadata->>'promotion' AS promotion
+  FROM shelfops.model_retraining_log WHERE model_name = 'jm' ORDER BY started_at;
+-- a trigger the job does not enable is skipped, and logged as such
+SELECT (shelfops_alter_retrain_job(1, enabled_triggers => '{scheduled,manual}')).enabled_triggers;
+CALL shelfops_retrain('jm', trigger => 'new_data');
+SELECT status, trigger_type, decision, trigger_metadata->>'reason' AS reason, completed_at IS NOT NULL AS closed
+  FROM shelfops.model_retraining_log WHERE model_name = 'jm' AND status = 'skipped';
+CALL shelfops_retrain('jm', trigger => 'cosmic_rays');
+CALL shelfops_retrain('no_job_model');
+
+-- manual requests and shelfops_run_due_jobs
+SELECT shelfops_request_retrain('jm') AS job_id;
+SELECT pending_trigger, next_run_at <= now() AS due FROM shelfops.retrain_job_status WHERE job_id = 1;
+CALL shelfops_run_due_jobs();
+SELECT trigger_type, status, decision FROM shelfops.model_retraining_log
+ WHERE model_name = 'jm' ORDER BY started_at DESC LIMIT 1;
+SELECT pending_trigger, next_run_at > now() AS rescheduled FROM shelfops.retrain_job_status WHERE job_id = 1;
+CALL shelfops_run_due_jobs();
+SELECT shelfops_request_retrain('nope');
+SELECT count(*) AS running_rows FROM shelfops.model_retraining_log WHERE status = 'running';
+
+-- a failing job: the dataset is gone.  Failed rows with the error, retries with
+-- backoff, disabled after the policy's max_consecutive_failures (2 here)
+SELECT shelfops_generate_synthetic('jb_gone', 1, 2, 150, 3)->>'rows' AS rows;
+SELECT shelfops_add_retrain_job('jf', 'jb_gone', algorithm => 'seasonal_naive', max_retries => 5,
+                                retry_backoff => '1 hour') AS job_id;
+DELETE FROM shelfops.datasets WHERE dataset_id = 'jb_gone';
+INSERT INTO shelfops.gate_policy (tenant_id, model_name, max_consecutive_failures) VALUES ('public', 'jf', 2);
+CALL shelfops_retrain('jf', trigger => 'manual');
+SELECT status, version_produced, error, trigger_metadata->>'sqlstate' AS sqlstate,
+       decision, completed_at IS NOT NULL AS closed
+  FROM shelfops.model_retraining_log WHERE model_name = 'jf';
+SELECT enabled, last_status, consecutive_failures,
+       next_run_at BETWEEN now() + interval '59 minutes' AND now() + interval '76 minutes' AS backoff
+  FROM shelfops.retrain_job_status WHERE model_name = 'jf';
+CALL shelfops_retrain('jf', trigger => 'manual');
+SELECT status, decision, trigger_metadata->>'job_disabled' AS job_disabled,
+       trigger_metadata->>'disabled_reason' AS disabled_reason
+  FROM shelfops.model_retraining_log WHERE model_name = 'jf' ORDER BY started_at;
+SELECT enabled, disabled_reason, last_status, consecutive_failures
+  FROM shelfops.retrain_job_status WHERE model_name = 'jf';
+CALL shelfops_retrain('jf', trigger => 'manual');
+SELECT status, decision FROM shelfops.model_retraining_log WHERE model_name = 'jf' ORDER BY started_at DESC LIMIT 1;
+SELECT count(*) FILTER (WHERE status <> 'skipped') AS runs, count(*) AS log_rows
+  FROM shelfops.model_retraining_log WHERE model_name = 'jf';
+
+-- crash accounting: a running row whose backend is gone becomes crashed
+INSERT INTO shelfops.model_retraining_log (model_name, job_id, trigger_type, status, backend_pid)
+VALUES ('jm', 1, 'scheduled', 'running', 0);
+SELECT shelfops_mark_crashed_runs() AS crashed;
+SELECT status, error, completed_at IS NOT NULL AS closed FROM shelfops.model_retraining_log
+ WHERE model_name = 'jm' AND backend_pid = 0;
+SELECT last_status FROM shelfops.retrain_job_status WHERE job_id = 1;
+SELECT shelfops_mark_crashed_runs() AS crashed_again;
+
+-- shelfops_train cannot be told to skip its log row from outside a retrain
+SET shelfops.retrain_run_id = '00000000-0000-0000-0000-000000000000';
+SELECT shelfops_train('jb', 'jx', 'seasonal_naive');
+RESET shelfops.retrain_run_id;
+SELECT count(*) AS jx_versions FROM shelfops.model_versions WHERE model_name = 'jx';
+-- the run bookkeeping only finishes this backend's running rows
+SELECT shelfops.retrain_finish('11111111-1111-1111-1111-111111111111', 'completed', 1, NULL, NULL, NULL);
+
+-- roles: analysts request and run, admins manage
+SET ROLE shelfops_analyst;
+SELECT shelfops_add_retrain_job('ja', 'jb');
+SELECT shelfops_request_retrain('jm') AS job_id;
+UPDATE shelfops.retrain_jobs SET enabled = false;
+SELECT count(*) AS visible FROM shelfops.retrain_job_status;
+SET shelfops.tenant_id = 'other';
+SELECT count(*) AS other_tenant_sees FROM shelfops.retrain_job_status;
+CALL shelfops_retrain('jm');
+CALL shelfops_retrain('jm', 'public');
+RESET shelfops.tenant_id;
+RESET ROLE;
+
+-- leave the shared regression database as found
+DELETE FROM shelfops.retrain_jobs;
+DELETE FROM shelfops.model_versions;
+DELETE FROM shelfops.model_experiments;
+DELETE FROM shelfops.training_runs;
+DELETE FROM shelfops.model_retraining_log;
+DELETE FROM shelfops.model_version_counters;
+DELETE FROM shelfops.datasets;
+DELETE FROM shelfops.gate_policy WHERE tenant_id <> '*';
