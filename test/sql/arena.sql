@@ -92,6 +92,19 @@ SELECT results->'extra_gates'->>'business_gates_skipped' AS skipped,
   FROM shelfops.model_experiments WHERE model_name = 'shift' AND experimental_version = 3;
 SELECT version, status FROM shelfops.model_versions WHERE model_name = 'shift' ORDER BY version;
 
+-- after this real sequence of trainings, promotions, a forced promotion and a rollback,
+-- the parity documents agree with the tables
+SELECT count(*) AS registry_disagreements
+  FROM shelfops.model_versions v
+  LEFT JOIN jsonb_array_elements(shelfops_registry_json()->'models') e
+         ON e->>'model_name' = v.model_name AND (e->>'version')::int = v.version
+ WHERE e IS NULL OR e->>'status' <> v.status;
+SELECT (shelfops_champion_json()->'models'->'m'->>'version')::int =
+       (SELECT version FROM shelfops.model_versions WHERE model_name = 'm' AND status = 'champion') AS champion_json_agrees,
+       (SELECT count(*) FROM regexp_split_to_table(shelfops_performance_log(), E'\n') l
+         WHERE l LIKE '%| m |%' OR l LIKE '%| shift |%') =
+       (SELECT count(*) FROM shelfops.model_versions WHERE model_name IN ('m', 'shift')) AS log_has_every_version;
+
 -- bad calls
 SELECT shelfops_promote('m', 1);
 SELECT shelfops_promote('m', 99);
