@@ -68,6 +68,7 @@ static const char *const kind_names[FK_NKINDS] = {
 	[FK_SERIES_DOW_MEAN] = "series_dow_mean",
 	[FK_STORE_MEAN] = "store_mean",
 	[FK_PRODUCT_MEAN] = "product_mean",
+	[FK_YOY_DIFF] = "yoy_diff",
 };
 
 static const char *const store_attr_names[FEATURE_NSTORE_ATTRS] = {
@@ -662,6 +663,22 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 		}
 	}
 
+	/* weekly: the year-ago neighbours and the year-over-year level change */
+	if (!daily)
+	{
+		int			on = 51,
+					op = 53;
+
+		while (on < horizon)
+			on += 52;
+		while (op < horizon)
+			op += 52;
+		add_feature(spec, &cap, FK_LAG, on, "lag_year_next");
+		add_feature(spec, &cap, FK_LAG, op, "lag_year_prev");
+		add_feature(spec, &cap, FK_YOY_DIFF, 4, "yoy_diff_4");
+		add_feature(spec, &cap, FK_YOY_DIFF, 13, "yoy_diff_13");
+	}
+
 	/* static, fixed here */
 	if (spec->ncategories > 0)
 		add_feature(spec, &cap, FK_CATEGORY_CODE, 0, "category_code");
@@ -683,6 +700,34 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 		add_feature(spec, &cap, FK_STORE_MEAN, 0, "store_mean_train");
 	if (multi_series_product)
 		add_feature(spec, &cap, FK_PRODUCT_MEAN, 0, "product_mean_train");
+
+	/* weekly data: the model learns the seasonal difference y - lag_year */
+	spec->target_base = -1;
+	if (!daily)
+		for (int f = 0; f < spec->nfeatures; f++)
+			if (strcmp(spec->features[f].name, "lag_year") == 0)
+				spec->target_base = f;
+	if (spec->target_base >= 0)
+	{
+		/*
+		 * Only when at least a third of the training rows have their lag_year
+		 * (training then uses just those rows): too short a history keeps y.
+		 */
+		int			lag = spec->features[spec->target_base].arg;
+		int64		nobs = 0,
+					npairs = 0;
+
+		for (int i = 0; i < set->nseries; i++)
+			for (int t = 0; t <= te; t++)
+				if (!isnan(hist_at(&set->series[i], t)))
+				{
+					nobs++;
+					if (!isnan(hist_at(&set->series[i], t - lag)))
+						npairs++;
+				}
+		if (npairs == 0 || 3 * npairs < nobs)
+			spec->target_base = -1;
+	}
 
 	spec_finalize(spec);
 	spec->binding = palloc0(sizeof(FeatureBinding));
@@ -980,6 +1025,33 @@ fill_row(const FeatureSpec *spec, const FeatureBinding *b, const SeriesSet *set,
 			case FK_PRODUCT_MEAN:
 				v = b->product_mean[i];
 				break;
+			case FK_YOY_DIFF:
+				{
+					int			year = spec->frequency == SERIES_DAILY ? 364 : 52;
+					double		a = 0,
+								c = 0;
+					int			na = 0,
+								nc = 0;
+
+					for (int j = 0; j < d->arg; j++)
+					{
+						double		h1 = hist_at(s, e - j);
+						double		h2 = hist_at(s, e - j - year);
+
+						if (!isnan(h1))
+						{
+							a += h1;
+							na++;
+						}
+						if (!isnan(h2))
+						{
+							c += h2;
+							nc++;
+						}
+					}
+					v = (na > 0 && nc > 0) ? (float) (a / na - c / nc) : fnan;
+				}
+				break;
 			default:
 				elog(ERROR, "unknown feature kind %d", (int) d->kind);
 				v = fnan;
@@ -1042,6 +1114,8 @@ features_build(const FeatureSpec *spec, const SeriesSet *set, int period_from, i
 	uint64		limit_bytes = (uint64) shelfops_training_memory_mb * 1024 * 1024;
 	uint64		row_bytes = (uint64) spec->nfeatures * sizeof(float) + sizeof(float) + 2 * sizeof(int32);
 	uint64		need;
+	int			base_lag = (filter && filter->require_target_base && spec->target_base >= 0) ?
+		spec->features[spec->target_base].arg : 0;
 
 	if (filter && filter->series_idx >= 0)
 	{
@@ -1059,6 +1133,8 @@ features_build(const FeatureSpec *spec, const SeriesSet *set, int period_from, i
 
 		for (int t = period_from; t <= period_to; t++)
 		{
+			if (base_lag > 0 && isnan(hist_at(s, t - base_lag)))
+				continue;
 			if (s->cov[SCOV_IS_OPEN][t] == 0.0f)
 			{
 				if (include_unknown || !isnan(s->y[t]))
@@ -1106,8 +1182,10 @@ features_build(const FeatureSpec *spec, const SeriesSet *set, int period_from, i
 		{
 			if (!row_wanted(s, t, include_unknown))
 				continue;
+			if (base_lag > 0 && isnan(hist_at(s, t - base_lag)))
+				continue;
 			fill_row(spec, b, set, i, t, &cal[t - period_from], m->x + r * spec->nfeatures);
-			m->y[r] = (float) s->y[t];
+			m->y[r] = (float) (s->y[t] - feature_target_base(spec, m->x + r * spec->nfeatures));
 			m->series_idx[r] = i;
 			m->period[r] = t;
 			r++;
@@ -1188,6 +1266,11 @@ feature_spec_to_jsonb(const FeatureSpec *spec)
 						 kind_names[spec->features[f].kind], spec->features[f].arg);
 	}
 	appendStringInfoChar(&buf, ']');
+	if (spec->target_base >= 0)
+	{
+		appendStringInfoString(&buf, ", \"target_base\": ");
+		escape_json(&buf, spec->features[spec->target_base].name);
+	}
 	json_str_array(&buf, "categories", spec->categories, spec->ncategories);
 	json_str_array(&buf, "holiday_types", spec->holiday_types, spec->nholiday_types);
 	json_str_array(&buf, "store_types", spec->store_types, spec->nstore_types);
@@ -1388,9 +1471,27 @@ feature_spec_from_jsonb(Jsonb *jb)
 			spec_malformed(psprintf("feature \"%s\" names an unknown covariate", d->name));
 		if (d->kind == FK_STORE_ATTR && d->arg >= FEATURE_NSTORE_ATTRS)
 			spec_malformed(psprintf("feature \"%s\" names an unknown store attribute", d->name));
+		if (d->kind == FK_YOY_DIFF && (d->arg < 1 || d->arg > 364))
+			spec_malformed(psprintf("feature \"%s\" has a bad window", d->name));
 		if ((d->kind == FK_DAY_OF_WEEK || d->kind == FK_IS_WEEKEND || d->kind == FK_SERIES_DOW_MEAN) &&
 			spec->frequency != SERIES_DAILY)
 			spec_malformed(psprintf("feature \"%s\" needs daily data", d->name));
+	}
+
+	spec->target_base = -1;
+	{
+		JsonbValue *tb = jget(root, "target_base", false);
+
+		if (tb != NULL)
+		{
+			char	   *name = jstr(tb, "target_base");
+
+			for (int f = 0; f < spec->nfeatures; f++)
+				if (strcmp(spec->features[f].name, name) == 0)
+					spec->target_base = f;
+			if (spec->target_base < 0 || spec->features[spec->target_base].kind != FK_LAG)
+				spec_malformed("\"target_base\" must name a lag feature of the spec");
+		}
 	}
 
 	spec->categories = jstr_array(root, "categories", &spec->ncategories, -1);
@@ -1722,8 +1823,8 @@ shelfops_feature_matrix(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(s->store_id);
 		values[1] = CStringGetTextDatum(s->product_id);
 		values[2] = DateADTGetDatum(series_period_date(set, m->period[r]));
-		values[3] = Float8GetDatum((double) m->y[r]);
-		nulls[3] = isnan(m->y[r]);
+		values[3] = Float8GetDatum((double) (float) s->y[m->period[r]]);
+		nulls[3] = isnan(s->y[m->period[r]]);
 		values[4] = PointerGetDatum(construct_md_array(elems, enulls, 1, dims, lbs,
 													   FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -1796,6 +1897,9 @@ feature_spec_history_periods(const FeatureSpec *spec)
 			case FK_ROLL_MAX:
 			case FK_ROLL_COUNT:
 				back = spec->horizon + f->arg - 1;
+				break;
+			case FK_YOY_DIFF:
+				back = spec->horizon + f->arg - 1 + (spec->frequency == SERIES_DAILY ? 364 : 52);
 				break;
 			default:
 				break;

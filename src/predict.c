@@ -132,6 +132,10 @@ forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *se
 			in.ncols = spec->nfeatures;
 			in.X = x;
 			model_predict(model, &in, out + start, NULL);
+			/* a model of y - base (the spec's target transform): add the base back */
+			if (spec->target_base >= 0)
+				for (int i = 0; i < n; i++)
+					out[start + i] += feature_target_base(spec, x + (Size) i * spec->nfeatures);
 		}
 		pfree(x);
 	}

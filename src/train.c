@@ -246,6 +246,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 				train_last;
 	ModelParams params;
 	FeatureSpec *spec;
+	FeatureRowFilter train_filter = {.include_unknown_y = false, .series_idx = -1, .require_target_base = true};
 	FeatureMatrix *train_mat = NULL,
 			   *cal_mat = NULL;
 	ModelTrainData td = {0};
@@ -337,7 +338,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	td.params = &params;
 	if (!family->needs_history)
 	{
-		train_mat = features_build(spec, set, 0, train_last, NULL);
+		train_mat = features_build(spec, set, 0, train_last, &train_filter);
 		if (train_mat->nrows > INT_MAX / 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -353,7 +354,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 			((const char **) td.feature_names)[i] = feature_name(spec, i);
 		if (params.early_stopping_rounds > 0)
 		{
-			cal_mat = features_build(spec, set, cal_first, origin, NULL);
+			cal_mat = features_build(spec, set, cal_first, origin, &train_filter);
 			td.nvalid = (int) cal_mat->nrows;
 			td.X_valid = cal_mat->x;
 			td.y_valid = cal_mat->y;

@@ -56,6 +56,8 @@ typedef enum FeatureKind
 	FK_SERIES_DOW_MEAN,			/* daily: the series' training mean on t's weekday */
 	FK_STORE_MEAN,
 	FK_PRODUCT_MEAN,
+	/* history: mean of the arg periods ending at t - H minus the same a year earlier */
+	FK_YOY_DIFF,
 	FK_NKINDS
 } FeatureKind;
 
@@ -91,6 +93,13 @@ typedef struct FeatureSpec
 
 	int			nfeatures;
 	FeatureDef *features;
+
+	/*
+	 * Target transform: -1, the model predicts y; else the column (a history
+	 * feature, lag_year) whose value, when known, is subtracted from the label
+	 * and added back to the model's output (forecast_rows_predict applies it).
+	 */
+	int			target_base;
 
 	/* encodings fixed at training: sorted bytewise, code = index */
 	int			ncategories;
@@ -149,6 +158,18 @@ extern int	feature_spec_history_periods(const FeatureSpec *spec);
 /* The feature names, in column order. */
 extern const char *feature_name(const FeatureSpec *spec, int i);
 
+/* The target base of a row (0 when the spec has none or it is unknown). */
+static inline double
+feature_target_base(const FeatureSpec *spec, const float *row)
+{
+	float		v;
+
+	if (spec->target_base < 0)
+		return 0.0;
+	v = row[spec->target_base];
+	return v != v ? 0.0 : (double) v;
+}
+
 /*
  * One row: the features of series series_idx for target period target_period
  * (which may lie after the data, up to set->nperiods - 1).  out has
@@ -161,6 +182,7 @@ typedef struct FeatureRowFilter
 {
 	bool		include_unknown_y;	/* also rows whose y is unknown (forecast targets) */
 	int			series_idx;		/* -1: every series; else only this one */
+	bool		require_target_base;	/* training: only rows whose target base is known */
 } FeatureRowFilter;
 
 typedef struct FeatureMatrix
@@ -168,7 +190,8 @@ typedef struct FeatureMatrix
 	int64		nrows;
 	int			nfeatures;
 	float	   *x;				/* [nrows * nfeatures], row-major */
-	float	   *y;				/* [nrows] labels, NaN when unknown */
+	float	   *y;				/* [nrows] labels (y minus the target base when the
+								 * spec has one), NaN when unknown */
 	int32	   *series_idx;		/* [nrows] */
 	int32	   *period;			/* [nrows] target period */
 	int64		skipped_closed; /* rows left out because is_open is known false */

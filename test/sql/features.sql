@@ -248,6 +248,14 @@ SELECT target_date, y, features->'lag_horizon' AS lag_horizon, features->'lag_ye
        features->'is_month_start' AS mstart, features->'is_month_end' AS mend,
        features->'is_holiday' AS holiday
   FROM shelfops._feature_rows('f_weekly', 3, 'w1', 'q1', '2023-06-16', '2023-07-07');
+-- the year-ago neighbours and year-over-year level change (weekly only); the row of
+-- 2023-06-02 is missing, so the 4-week window ending there has 3 values
+SELECT target_date, features->'lag_year' AS lag_year, features->'lag_year_next' AS next,
+       features->'lag_year_prev' AS prev, features->'yoy_diff_4' AS yoy_4,
+       features->'yoy_diff_13' AS yoy_13
+  FROM shelfops._feature_rows('f_weekly', 3, 'w1', 'q1', '2023-06-16', '2023-06-30');
+-- weekly specs learn y - lag_year
+SELECT shelfops._feature_spec('f_weekly', 13)->>'target_base' AS target_base;
 SELECT shelfops._feature_spec_roundtrip(shelfops._feature_spec('f_weekly', 13))
        = shelfops._feature_spec('f_weekly', 13) AS weekly_roundtrip;
 -- a weekly row off the grid
