@@ -316,11 +316,7 @@ score_version(const char *tenant, const char *model_name, int version, const Ser
 	model = model_open(sm.model_bytes);
 	forecast_rows_predict(model, spec, set, rows, out);
 	hw = conformal_halfwidth(sm.calibration, ARENA_INTERVAL_LEVEL);
-	for (int i = 0; i < rows->n; i++)
-	{
-		lower[i] = Max(out[i] - hw, 0.0);
-		upper[i] = out[i] + hw;
-	}
+	forecast_rows_intervals(set, rows, out, hw, lower, upper);
 }
 
 
@@ -566,6 +562,8 @@ shelfops_promote(PG_FUNCTION_ARGS)
 					require_naive,
 					skip_business;
 		ShadowEvidence ev;
+		Jsonb	   *jc,
+				   *jh;
 		int			nscored = 0,
 					shadow_min_rows = 0,
 					shadow_min_days = 0;
@@ -661,11 +659,10 @@ shelfops_promote(PG_FUNCTION_ARGS)
 			shadow_min_days = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
 		}
 
-		/* the reference's 15 gates, then ours */
+		/* the reference's 15 gates, then ours (each metric document parsed once) */
+		jc = DatumGetJsonbP(jsonb_from_text(m_cand));
+		jh = DatumGetJsonbP(jsonb_from_text(m_champ));
 		{
-			Jsonb	   *jc = DatumGetJsonbP(jsonb_from_text(m_cand));
-			Jsonb	   *jh = DatumGetJsonbP(jsonb_from_text(m_champ));
-
 			decision = gates_evaluate(jc, jh, policy);
 			skip_business = !require_business && business_unavailable(jc, jh);
 			initStringInfo(&skipped_reason);
@@ -677,7 +674,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 		{
 			bool		isnull;
 
-			wape_c = jsonb_number_key(DatumGetJsonbP(jsonb_from_text(m_cand)), "wape", &isnull);
+			wape_c = jsonb_number_key(jc, "wape", &isnull);
 			if (isnull)
 				wape_c = INFINITY;
 			wape_n = m_naive ? jsonb_number_key(DatumGetJsonbP(jsonb_from_text(m_naive)), "wape", &isnull) : 0;
@@ -796,7 +793,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 						 (force && !promoted) ? "true" : "false", model_name, cand.version, champ.version,
 						 (promoted || force) ? "champion" : "challenger", experiment_id, nscored,
 						 isinf(wape_c) ? "null" : psprintf("%.17g", wape_c),
-						 jsonb_number_text(DatumGetJsonbP(jsonb_from_text(m_champ)), "wape"),
+						 jsonb_number_text(jh, "wape"),
 						 isinf(wape_n) ? "null" : psprintf("%.17g", wape_n),
 						 jsonb_member_text(decision, "gate_checks"));
 	}

@@ -196,12 +196,10 @@ backtest_fold(const SeriesSet *set, const ModelFamily *family, const ModelParams
 	ForecastRows *cal_rows,
 			   *rows;
 	double	   *cal_pred,
-			   *abs_res,
 			   *pred,
 			   *lower,
 			   *upper,
 			   *naive_pred;
-	int			ncal = 0;
 	double		halfwidth;
 	char	   *metrics_text,
 			   *naive_text;
@@ -243,18 +241,9 @@ backtest_fold(const SeriesSet *set, const ModelFamily *family, const ModelParams
 	/* calibration block, forecast from the period before it */
 	cal_rows = forecast_rows_range(set, cal_first, origin, cal_first - 1, false, -1);
 	cal_pred = palloc(sizeof(double) * Max(cal_rows->n, 1));
-	abs_res = palloc(sizeof(double) * Max(cal_rows->n, 1));
 	forecast_rows_predict(model, spec, set, cal_rows, cal_pred);
-	for (int i = 0; i < cal_rows->n; i++)
-	{
-		const Series *s = &set->series[cal_rows->series[i]];
-		float		open = s->cov[SCOV_IS_OPEN][cal_rows->period[i]];
-
-		if (set->has_cov[SCOV_IS_OPEN] && !isnan(open) && open == 0)
-			continue;
-		abs_res[ncal++] = fabs(s->y[cal_rows->period[i]] - cal_pred[i]);
-	}
-	halfwidth = conformal_halfwidth(conformal_calibrate(abs_res, ncal), BACKTEST_INTERVAL_LEVEL);
+	halfwidth = conformal_halfwidth(forecast_rows_calibrate(set, cal_rows, cal_pred),
+									BACKTEST_INTERVAL_LEVEL);
 
 	/* the fold's window */
 	rows = forecast_rows_range(set, origin + 1, origin + h, origin, false, -1);
@@ -263,18 +252,7 @@ backtest_fold(const SeriesSet *set, const ModelFamily *family, const ModelParams
 	upper = palloc(sizeof(double) * Max(rows->n, 1));
 	naive_pred = palloc(sizeof(double) * Max(rows->n, 1));
 	forecast_rows_predict(model, spec, set, rows, pred);
-	for (int i = 0; i < rows->n; i++)
-	{
-		lower[i] = Max(pred[i] - halfwidth, 0.0);
-		upper[i] = pred[i] + halfwidth;
-		if (pred[i] == 0 && set->has_cov[SCOV_IS_OPEN])
-		{
-			float		open = set->series[rows->series[i]].cov[SCOV_IS_OPEN][rows->period[i]];
-
-			if (!isnan(open) && open == 0)
-				upper[i] = 0;	/* known closed: the interval is the point */
-		}
-	}
+	forecast_rows_intervals(set, rows, pred, halfwidth, lower, upper);
 	metrics_text = train_score_metrics(set, rows, pred, lower, upper, origin);
 	forecast_rows_predict(train_seasonal_naive(set), spec, set, rows, naive_pred);
 	naive_text = train_score_metrics(set, rows, naive_pred, NULL, NULL, origin);

@@ -191,15 +191,7 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 	res->lower = palloc(sizeof(double) * Max(res->rows->n, 1));
 	res->upper = palloc(sizeof(double) * Max(res->rows->n, 1));
 	forecast_rows_predict(model, spec, set, res->rows, res->forecast);
-	for (int i = 0; i < res->rows->n; i++)
-	{
-		const Series *s = &set->series[res->rows->series[i]];
-		float		open = s->cov[SCOV_IS_OPEN][res->rows->period[i]];
-		bool		closed = set->has_cov[SCOV_IS_OPEN] && !isnan(open) && open == 0;
-
-		res->lower[i] = closed ? 0 : Max(res->forecast[i] - halfwidth, 0.0);
-		res->upper[i] = closed ? 0 : res->forecast[i] + halfwidth;
-	}
+	forecast_rows_intervals(set, res->rows, res->forecast, halfwidth, res->lower, res->upper);
 	return res;
 }
 

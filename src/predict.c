@@ -147,6 +147,37 @@ forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *se
 	}
 }
 
+Jsonb *
+forecast_rows_calibrate(const SeriesSet *set, const ForecastRows *rows, const double *forecast)
+{
+	double	   *abs_res = palloc(sizeof(double) * Max(rows->n, 1));
+	int			n = 0;
+	Jsonb	   *calibration;
+
+	for (int i = 0; i < rows->n; i++)
+	{
+		if (known_closed(set, rows->series[i], rows->period[i]))
+			continue;
+		abs_res[n++] = fabs(set->series[rows->series[i]].y[rows->period[i]] - forecast[i]);
+	}
+	calibration = conformal_calibrate(abs_res, n);
+	pfree(abs_res);
+	return calibration;
+}
+
+void
+forecast_rows_intervals(const SeriesSet *set, const ForecastRows *rows, const double *forecast,
+						double halfwidth, double *lower, double *upper)
+{
+	for (int i = 0; i < rows->n; i++)
+	{
+		bool		closed = known_closed(set, rows->series[i], rows->period[i]);
+
+		lower[i] = closed ? 0 : Max(forecast[i] - halfwidth, 0.0);
+		upper[i] = closed ? 0 : forecast[i] + halfwidth;
+	}
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {

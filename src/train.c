@@ -258,9 +258,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 			   *hold_pred,
 			   *naive_pred,
 			   *lower,
-			   *upper,
-			   *abs_res;
-	int			ncal = 0;
+			   *upper;
 	Jsonb	   *calibration;
 	double		halfwidth;
 	char	   *metrics_text,
@@ -380,17 +378,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	cal_rows = forecast_rows_range(set, cal_first, origin, cal_first - 1, false, -1);
 	cal_pred = palloc(sizeof(double) * Max(cal_rows->n, 1));
 	forecast_rows_predict(model, spec, set, cal_rows, cal_pred);
-	abs_res = palloc(sizeof(double) * Max(cal_rows->n, 1));
-	for (int i = 0; i < cal_rows->n; i++)
-	{
-		const Series *s = &set->series[cal_rows->series[i]];
-		float		open = s->cov[SCOV_IS_OPEN][cal_rows->period[i]];
-
-		if (set->has_cov[SCOV_IS_OPEN] && !isnan(open) && open == 0)
-			continue;			/* closed days are 0 by rule, not evidence of spread */
-		abs_res[ncal++] = fabs(s->y[cal_rows->period[i]] - cal_pred[i]);
-	}
-	calibration = conformal_calibrate(abs_res, ncal);
+	calibration = forecast_rows_calibrate(set, cal_rows, cal_pred);
 	halfwidth = conformal_halfwidth(calibration, TRAIN_INTERVAL_LEVEL);
 
 	/* holdout */
@@ -405,18 +393,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	upper = palloc(sizeof(double) * hold_rows->n);
 	naive_pred = palloc(sizeof(double) * hold_rows->n);
 	forecast_rows_predict(model, spec, set, hold_rows, hold_pred);
-	for (int i = 0; i < hold_rows->n; i++)
-	{
-		lower[i] = Max(hold_pred[i] - halfwidth, 0.0);
-		upper[i] = hold_pred[i] + halfwidth;
-		if (hold_pred[i] == 0 && set->has_cov[SCOV_IS_OPEN])
-		{
-			float		open = set->series[hold_rows->series[i]].cov[SCOV_IS_OPEN][hold_rows->period[i]];
-
-			if (!isnan(open) && open == 0)
-				upper[i] = 0;	/* known closed: the interval is the point */
-		}
-	}
+	forecast_rows_intervals(set, hold_rows, hold_pred, halfwidth, lower, upper);
 	metrics_text = train_score_metrics(set, hold_rows, hold_pred, lower, upper, origin);
 	naive = train_seasonal_naive(set);
 	forecast_rows_predict(naive, spec, set, hold_rows, naive_pred);

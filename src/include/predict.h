@@ -48,6 +48,22 @@ extern void forecast_rows_predict(Model *model, const FeatureSpec *spec, const S
  */
 extern Jsonb *conformal_calibrate(const double *abs_residuals, int n);
 
+/*
+ * Calibrate on forecasts of rows the model did not train on: the absolute
+ * residuals of every row except periods known to be closed (forecast 0 by
+ * rule, so they say nothing about spread).
+ */
+extern Jsonb *forecast_rows_calibrate(const SeriesSet *set, const ForecastRows *rows,
+									  const double *forecast);
+
+/*
+ * Interval bounds of each forecast: forecast -/+ halfwidth, never below 0, and
+ * the point itself where the store is known to be closed.
+ */
+extern void forecast_rows_intervals(const SeriesSet *set, const ForecastRows *rows,
+									const double *forecast, double halfwidth,
+									double *lower, double *upper);
+
 /* Half-width of the interval at level (0.5 .. 0.99) from a calibration document. */
 extern double conformal_halfwidth(Jsonb *calibration, double level);
 
