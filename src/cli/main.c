@@ -191,10 +191,11 @@ main(int argc, char **argv)
 			const char *value = NULL;
 			bool		is_global;
 
-			k = match_opt(global_opts, G_COUNT, name, namelen, is_long);
-			is_global = k >= 0;
-			if (!is_global && cmd)
-				k = match_opt(cmd->opts, MAX_OPTS, name, namelen, is_long);
+			/* the command's own options first: promote --version N */
+			k = cmd ? match_opt(cmd->opts, MAX_OPTS, name, namelen, is_long) : -1;
+			is_global = k < 0;
+			if (is_global)
+				k = match_opt(global_opts, G_COUNT, name, namelen, is_long);
 			if (k < 0)
 				return usage_error(cmd ? cmd->name : group, "unknown option %s", a);
 			spec = is_global ? &global_opts[k] : &cmd->opts[k];
