@@ -1,8 +1,9 @@
 /*
  * cli.h
  *	  Shared declarations of the `shelfops` command-line program (src/cli/):
- *	  the command table's types (commands.c), the calls and their output
- *	  (call.c), and small string helpers (output.c).  The program has no
+ *	  the command table's types (commands.c), the statement of a call
+ *	  (statement.c), running it and its output (call.c), and the table
+ *	  printer and string helpers (output.c).  The program has no
  *	  forecasting logic of its own: every subcommand is one parameterised SQL
  *	  call of the extension's surface.
  */
@@ -102,6 +103,19 @@ typedef struct Invocation
 /* commands.c */
 extern const Command commands[];
 extern const int ncommands;
+
+/* statement.c */
+#define MAX_PARAMS	(MAX_POS + MAX_OPTS + 1)
+typedef struct Buf Buf;
+typedef struct Params
+{
+	const char *values[MAX_PARAMS];
+	char	   *owned[MAX_PARAMS];	/* allocated values, freed by params_free */
+	int			n;
+} Params;
+extern int	build_call(const Invocation *inv, Buf *call, Params *p, const char *progname);
+extern void build_statement(const Invocation *inv, const char *call, Buf *sql);
+extern void params_free(Params *p);
 
 /* call.c */
 typedef struct ConnOpts

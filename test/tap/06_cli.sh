@@ -102,7 +102,18 @@ run train cli -m m --params '{"n_estimators": 20}' --json
 [ "$rc" = 0 ] && [ ! -s "$TMP/err" ] && [ "$(json "d['version'], d['status'], d['model_name']")" = "(2, 'candidate', 'm')" ]
 check $? "train --json prints the document; no progress line when stderr is not a terminal" "rc $rc $(head -c 200 "$TMP/err")"
 
-# 25-26: @FILE
+# 25: on a terminal (script(1) gives it one) the line is redrawn in place and cleared
+if command -v script >/dev/null; then
+    PGDATABASE=$DB script -qec "$CLI train cli -m tty --params '{\"n_estimators\": 200, \"max_depth\": 4}' >/dev/null" "$TMP/tty" >/dev/null 2>&1
+    rc=$?
+    redraws=$(grep -o $'\r\e\[Kshelfops train: tty: phase fit, round [0-9]*/200' "$TMP/tty" | wc -l)
+    [ "$rc" = 0 ] && [ "$redraws" -ge 1 ] && grep -q $'\r\e\[Kshelfops train: done, ' "$TMP/tty"
+    check $? "on a terminal the progress line is redrawn in place ($redraws redraws in fit)" "rc $rc: $(head -c 300 "$TMP/tty" | cat -v)"
+else
+    skip "script(1) is not installed"
+fi
+
+# 26-27: @FILE
 echo '{"n_estimators": 7, "max_depth": 2}' >"$TMP/params.json"
 run train cli -m f --params "@$TMP/params.json" --no-progress
 [ "$rc" = 0 ] && [ "$(q "SELECT params->>'n_estimators' FROM shelfops.training_runs WHERE model_name = 'f'")" = 7 ]
@@ -111,7 +122,7 @@ run train cli -m f --params "@$TMP/nosuch.json"
 [ "$rc" = 4 ] && grep -q "cannot read $TMP/nosuch.json" "$TMP/err"
 check $? "an unreadable @FILE exits 4" "rc $rc"
 
-# 27-31: errors
+# 28-32: errors
 run train cli -a nope
 [ "$rc" = 1 ] && grep -q '^shelfops train: ERROR 22023: unknown algorithm "nope"$' "$TMP/err" \
     && grep -q '^DETAIL: Valid algorithms: ' "$TMP/err" && [ ! -s "$TMP/out" ]
@@ -132,7 +143,7 @@ run -h "$TMP" -p 1 history
 [ "$rc" = 3 ] && grep -q '^shelfops history: cannot connect: ' "$TMP/err"
 check $? "no server: exit 3" "rc $rc"
 
-# 32-33: Ctrl-C cancels the running statement
+# 33-34: Ctrl-C cancels the running statement
 "$CLI" train cli -m long --params '{"n_estimators": 5000, "max_depth": 8}' >"$TMP/out" 2>"$TMP/err" &
 bg=$!
 for ((i = 0; i < 600; i++)); do
@@ -147,7 +158,7 @@ check $? "Ctrl-C cancels the training on the server and exits 130" "rc $rc: $(he
 [ "$(q "SELECT count(*) FROM shelfops.model_versions WHERE model_name = 'long'")" = 0 ]
 check $? "the cancelled training left no version"
 
-# 34-38: promote, rollback, history
+# 35-39: promote, rollback, history
 run promote m --version 1
 [ "$rc" = 0 ] && grep -Eq '^decision +\| first_champion$' "$TMP/out"
 check $? "promote makes the first champion" "rc $rc"
@@ -168,7 +179,7 @@ want=$(q "SELECT string_agg(model_name || version || status, ',' ORDER BY create
 [ "$rc" = 0 ] && [ "$(json "','.join(r['model_name'] + str(r['version']) + r['status'] for r in d)")" = "$want" ]
 check $? "history --json --limit is the view's newest rows" "want $want"
 
-# 39-40: forecast
+# 40-41: forecast
 run forecast m --horizon 3 --json
 [ "$rc" = 0 ] && [ "$(json "len(d), sorted(set(r['version'] for r in d))")" = "(720, [1])" ]
 check $? "forecast --json: one row per series and day from the champion" "rc $rc"
@@ -176,7 +187,7 @@ run forecast m --horizon 2 --version 2
 [ "$rc" = 0 ] && [ "$(tail -1 "$TMP/out")" = "(480 rows)" ] && sed -n 3p "$TMP/out" | grep -Eq '^S001 +\| P0001 +\| 20..-..-.. +\| +[0-9.]+ \|'
 check $? "forecast prints an aligned table" "$(sed -n 3p "$TMP/out")"
 
-# 41-42: performance log
+# 42-43: performance log
 psql -X -q -At -d "$DB" -c "SELECT shelfops_performance_log()" | head -c -1 >"$TMP/log.sql"	# less psql's newline
 run perf-log
 [ "$rc" = 0 ] && diff -q "$TMP/out" "$TMP/log.sql" >/dev/null
@@ -186,7 +197,7 @@ run perf-log -o "$TMP/PERF.md" --json
     && [ "$(json "d['bytes']")" = "$(stat -c %s "$TMP/PERF.md")" ]
 check $? "perf-log -o FILE writes it and reports the file" "rc $rc"
 
-# 43-45: export and tenants
+# 44-46: export and tenants
 install -d -o postgres -m 755 "$TMP/export" "$TMP/export/public"
 run export "$TMP/export/public"
 [ "$rc" = 1 ] && grep -q 'ERROR 55000: registry export is disabled' "$TMP/err"
@@ -202,7 +213,7 @@ r1=$rc; run history --tenant acme
     && [ "$(q "SELECT tenant_id FROM shelfops.datasets WHERE dataset_id = 'a1'")" = acme ]
 check $? "--tenant acts for another tenant (its dataset, its empty history)" "rc $r1 $rc"
 
-# 46-50: the subcommands whose SQL lands with other work
+# 47-51: the subcommands whose SQL lands with other work
 if has_function shelfops_benchmark; then
     run benchmark cli cli2 -a seasonal_naive,moving_average --json
     [ "$rc" = 0 ] && [ "$(json "len(d) >= 4")" = True ]
