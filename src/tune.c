@@ -599,6 +599,7 @@ shelfops_tune(PG_FUNCTION_ARGS)
 	pg_prng_state rng;
 	int			rung_n[16];
 	int			rung_series[16];
+	int			rung_folds[16];
 	int			nrungs = 0;
 	int		   *perm;
 	int			evals_total = 0,
@@ -708,7 +709,11 @@ shelfops_tune(PG_FUNCTION_ARGS)
 	}
 	for (int r = 0; r < nrungs; r++)
 	{
-		int			m = (int) ceil((double) set->nseries / ((double) rung_n[r] * nfolds));
+		int			m;
+
+		/* the last rung scores on every fold, each earlier one on one fold fewer (at least one) */
+		rung_folds[r] = Max(1, nfolds - (nrungs - 1 - r));
+		m = (int) ceil((double) set->nseries / ((double) rung_n[r] * rung_folds[r]));
 
 		m = Max(m, Min(set->nseries, TUNE_MIN_SERIES));
 		m = Min(m, set->nseries);
@@ -775,7 +780,7 @@ shelfops_tune(PG_FUNCTION_ARGS)
 
 		memcpy(sample, perm, sizeof(int) * m);
 		qsort(sample, m, sizeof(int), cmp_int);	/* keep the matrix's series order */
-		for (int k = 0; k < nfolds; k++)
+		for (int k = 0; k < rung_folds[r]; k++)
 			vrows[k] = fold_rows(set, sample, m, folds[k].valid_start, folds[k].valid_end);
 
 		for (int a = 0; a < n; a++)
@@ -785,7 +790,7 @@ shelfops_tune(PG_FUNCTION_ARGS)
 			bool		finite = true;
 
 			tr->rung = r;
-			for (int k = 0; k < nfolds; k++)
+			for (int k = 0; k < rung_folds[r]; k++)
 			{
 				TimestampTz t0 = GetCurrentTimestamp();
 				MemoryContext prev = MemoryContextSwitchTo(fitcxt);
@@ -829,7 +834,7 @@ shelfops_tune(PG_FUNCTION_ARGS)
 				model_free(model);
 				MemoryContextReset(fitcxt);
 			}
-			tr->score = finite ? sum / nfolds : get_float8_infinity();
+			tr->score = finite ? sum / rung_folds[r] : get_float8_infinity();
 			progress_trials(++evals_done, evals_total);
 		}
 		/* keep the best of this rung for the next */
@@ -884,8 +889,8 @@ shelfops_tune(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
 	for (int r = 0; r < nrungs; r++)
-		appendStringInfo(&buf, "%s{\"rung\": %d, \"trials\": %d, \"series\": %d}",
-						 r ? ", " : "", r, rung_n[r], rung_series[r]);
+		appendStringInfo(&buf, "%s{\"rung\": %d, \"trials\": %d, \"folds\": %d, \"series\": %d}",
+						 r ? ", " : "", r, rung_n[r], rung_folds[r], rung_series[r]);
 	appendStringInfoChar(&buf, ']');
 	{
 		char	   *rungs_text = buf.data;
