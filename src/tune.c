@@ -23,10 +23,13 @@
  *
  * Successive halving (eta = 3): rung 0 scores all budget configurations, each
  * rung keeps the best third (at least one) for the next, until three or fewer
- * remain; the best of the last rung wins.  Rung r trains on a seeded sample of
- * the series, nested between rungs and sized so that each rung costs about one
- * pass over the training rows (n_r configurations x K folds x share = 1), so
- * the whole search costs about as many full trainings as it has rungs.
+ * remain; the best of the last rung wins.  The last rung scores on all K
+ * folds, each earlier rung on one fold fewer (at least the most recent one).
+ * Rung r trains on a seeded sample of the series, nested between rungs and
+ * sized so that each rung costs about one pass over the training rows
+ * (n_r configurations x its folds x share = 1), so the whole search costs
+ * about as many full trainings as it has rungs, plus the fixed per-round cost
+ * of each fit.
  * Trial 0 is always the defaults (with the search's fixed values).
  */
 #include "postgres.h"
