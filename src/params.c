@@ -115,6 +115,24 @@ params_set_defaults(ModelParams *p, ModelKind family, bool weekly)
 	p->window = weekly ? 8 : 28;
 }
 
+ParamKeyKind
+params_key_kind(ModelKind family, const char *key, const char **canonical)
+{
+	for (int i = 0; i < NSPECS; i++)
+	{
+		if (strcmp(key, specs[i].name) != 0 &&
+			!(specs[i].alias && strcmp(key, specs[i].alias) == 0))
+			continue;
+		if (!(specs[i].families & (1u << family)))
+			return PARAM_KEY_UNKNOWN;
+		if (canonical)
+			*canonical = specs[i].name;
+		return specs[i].type == PT_INT ? PARAM_KEY_INT :
+			specs[i].type == PT_REAL ? PARAM_KEY_REAL : PARAM_KEY_CHOICE;
+	}
+	return PARAM_KEY_UNKNOWN;
+}
+
 void
 params_allowed_keys(ModelKind family, char *buf, size_t buflen)
 {

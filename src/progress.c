@@ -45,6 +45,8 @@ typedef struct ProgressState
 	int			phase;			/* ProgressPhase */
 	int			rounds_done;	/* -1 = not (yet) a boosting fit */
 	int			rounds_total;
+	int			trials_done;	/* tuning only; -1 = not a tuning */
+	int			trials_total;
 	int64		rows_train;		/* -1 = not known yet */
 	int64		rows_holdout;
 	TimestampTz started_at;
@@ -63,7 +65,7 @@ typedef struct ProgressShared
 	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } ProgressShared;
 
-static const char *const phase_names[] = {"read", "features", "fit", "score", "write"};
+static const char *const phase_names[] = {"read", "features", "fit", "score", "write", "tune"};
 
 static ProgressShared *progress_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -230,6 +232,8 @@ progress_begin(MemoryContext owner, const char *tenant_id, const char *model_nam
 	slot->st.rounds_total = -1;
 	slot->st.rows_train = -1;
 	slot->st.rows_holdout = -1;
+	slot->st.trials_done = -1;
+	slot->st.trials_total = -1;
 	slot->st.started_at = now;
 	slot->st.phase_started_at = now;
 	SpinLockRelease(&slot->mutex);
@@ -281,6 +285,19 @@ progress_rounds(void *arg, int done, int total)
 }
 
 void
+progress_trials(int done, int total)
+{
+	ProgressSlot *slot = my_slot;
+
+	if (slot == NULL)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	slot->st.trials_done = done;
+	slot->st.trials_total = total;
+	SpinLockRelease(&slot->mutex);
+}
+
+void
 progress_end(void)
 {
 	progress_release();
@@ -320,8 +337,8 @@ shelfops_progress(PG_FUNCTION_ARGS)
 	{
 		ProgressSlot *slot = &progress_shared->slots[i];
 		ProgressState st;
-		Datum		values[13];
-		bool		nulls[13] = {0};
+		Datum		values[15];
+		bool		nulls[15] = {0};
 		Interval   *elapsed;
 
 		SpinLockAcquire(&slot->mutex);
@@ -344,7 +361,7 @@ shelfops_progress(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(st.model_name);
 		values[3] = CStringGetTextDatum(st.dataset_id);
 		values[4] = CStringGetTextDatum(st.algorithm);
-		values[5] = CStringGetTextDatum(st.phase >= 0 && st.phase <= PROGRESS_WRITE ?
+		values[5] = CStringGetTextDatum(st.phase >= 0 && st.phase <= PROGRESS_TUNE ?
 										phase_names[st.phase] : "unknown");
 		values[6] = Int32GetDatum(st.rounds_done);
 		nulls[6] = st.rounds_done < 0;
@@ -359,6 +376,10 @@ shelfops_progress(PG_FUNCTION_ARGS)
 		elapsed = palloc0(sizeof(Interval));
 		elapsed->time = Max(now - st.started_at, 0);
 		values[12] = IntervalPGetDatum(elapsed);
+		values[13] = Int32GetDatum(st.trials_done);
+		nulls[13] = st.trials_done < 0;
+		values[14] = Int32GetDatum(st.trials_total);
+		nulls[14] = st.trials_total < 0;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -52,8 +52,8 @@ static const char *const train_triggers[] = {
 	"manual", "scheduled", "drift", "new_data", "feedback_drift", NULL
 };
 
-static double
-seconds_since(TimestampTz start)
+double
+train_seconds_since(TimestampTz start)
 {
 	return (double) (GetCurrentTimestamp() - start) / USECS_PER_SEC;
 }
@@ -188,8 +188,8 @@ train_seasonal_naive(const SeriesSet *set)
 	return model_fit(naive, &td);
 }
 
-static int
-check_int_arg(FunctionCallInfo fcinfo, int argno, const char *name, int dflt, int lo, int hi)
+int
+train_int_arg(FunctionCallInfo fcinfo, int argno, const char *name, int dflt, int lo, int hi)
 {
 	int			v;
 
@@ -203,8 +203,8 @@ check_int_arg(FunctionCallInfo fcinfo, int argno, const char *name, int dflt, in
 	return v;
 }
 
-static Datum
-jsonb_datum(const char *text)
+Datum
+train_jsonb_datum(const char *text)
 {
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
 }
@@ -223,31 +223,49 @@ objective_of(const Model *model)
 	}
 }
 
-Datum
-shelfops_train(PG_FUNCTION_ARGS)
+void
+train_split(const SeriesSet *set, const char *dataset_id, int horizon, int holdout, TrainSplit *split)
 {
-	TimestampTz started_at = GetCurrentTimestamp();
+	if (holdout > horizon)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("holdout (%d) must not exceed horizon (%d)", holdout, horizon),
+				 errdetail("The holdout is forecast from one origin, so each of its periods must be within the horizon."),
+				 errhint("Use shelfops_backtest for evaluations over longer windows.")));
+	split->T = set->ndata_periods - 1;
+	split->origin = split->T - holdout;
+	split->cal_first = split->origin - holdout + 1;
+	split->train_last = split->cal_first - 1;
+	if (split->train_last < horizon + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("dataset \"%s\" has %d %s periods, too few to train with horizon %d and holdout %d",
+						dataset_id, set->ndata_periods, series_frequency_name(set->frequency),
+						horizon, holdout),
+				 errdetail("Training needs more than horizon + 2 x holdout + 1 = %d periods: a holdout, a calibration block of the same length before it, and training targets with at least one horizon of history.",
+						   horizon + 2 * holdout + 1)));
+}
+
+char *
+train_run(TrainJob *job)
+{
+	const ModelFamily *family = job->family;
+	SeriesSet  *set = job->set;
+	const char *tenant_id = job->tenant_id;
+	const char *dataset_id = job->dataset_id;
+	const char *model_name = job->model_name;
+	const char *trigger = job->trigger;
+	int			horizon = job->horizon;
+	int			holdout = job->holdout;
+	int			T = job->split.T;
+	int			origin = job->split.origin;
+	int			cal_first = job->split.cal_first;
+	int			train_last = job->split.train_last;
+	ModelParams params = job->params;
 	TimestampTz phase;
-	char	   *dataset_id = shelfops_ident_arg(fcinfo, 0, "dataset_id");
-	char	   *model_name = shelfops_ident_arg(fcinfo, 1, "model_name");
-	char	   *algorithm;
-	char	   *trigger;
-	char	   *tenant_id = shelfops_tenant_arg(fcinfo, 7);
-	const ModelFamily *family;
-	MemoryContext cxt,
-				oldcxt;
-	SeriesSet  *set;
-	bool		weekly;
-	int			horizon,
-				holdout,
-				T,
-				origin,
-				cal_first,
-				train_last;
-	ModelParams params;
-	FeatureSpec *spec;
+	FeatureSpec *spec = job->spec;
 	FeatureRowFilter train_filter = {.include_unknown_y = false, .series_idx = -1, .require_target_base = true};
-	FeatureMatrix *train_mat = NULL,
+	FeatureMatrix *train_mat = job->train_mat,
 			   *cal_mat = NULL;
 	ModelTrainData td = {0};
 	Model	   *model,
@@ -266,8 +284,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 			   *importance = NULL;
 	bytea	   *envelope;
 	char	   *model_sha;
-	double		t_read,
-				t_features = 0,
+	double		t_features = job->t_features,
 				t_fit,
 				t_score;
 	int			version;
@@ -277,66 +294,19 @@ shelfops_train(PG_FUNCTION_ARGS)
 	JsonbValue *imp;
 	char	   *params_text,
 			   *spec_text,
-			   *lineage_text,
-			   *result;
-	bool		trigger_ok = false;
-
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("algorithm must not be NULL")));
-	algorithm = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	family = model_family_lookup(algorithm);
-	trigger = PG_ARGISNULL(6) ? pstrdup("manual") : text_to_cstring(PG_GETARG_TEXT_PP(6));
-	for (int i = 0; train_triggers[i]; i++)
-		trigger_ok |= strcmp(trigger, train_triggers[i]) == 0;
-	if (!trigger_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown trigger \"%s\"", trigger),
-				 errhint("Use manual, scheduled, drift, new_data or feedback_drift.")));
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops train", ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	/* progress: the slot lives as long as cxt, so an ERROR or a cancel frees it */
-	progress_begin(cxt, tenant_id, model_name, dataset_id, family->name);
-
-	/* read */
-	phase = GetCurrentTimestamp();
-	set = series_load(tenant_id, dataset_id, cxt);
-	t_read = seconds_since(phase);
-	weekly = set->frequency == SERIES_WEEKLY;
-	horizon = check_int_arg(fcinfo, 4, "horizon", weekly ? 8 : 14, 1, FEATURE_MAX_HORIZON);
-	holdout = check_int_arg(fcinfo, 5, "holdout", horizon, 1, FEATURE_MAX_HORIZON);
-	if (holdout > horizon)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("holdout (%d) must not exceed horizon (%d)", holdout, horizon),
-				 errdetail("The holdout is forecast from one origin, so each of its periods must be within the horizon."),
-				 errhint("Use shelfops_backtest for evaluations over longer windows.")));
-	params_from_jsonb(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), family->kind, weekly, &params);
-
-	T = set->ndata_periods - 1;
-	origin = T - holdout;
-	cal_first = origin - holdout + 1;
-	train_last = cal_first - 1;
-	if (train_last < horizon + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("dataset \"%s\" has %d %s periods, too few to train with horizon %d and holdout %d",
-						dataset_id, set->ndata_periods, series_frequency_name(set->frequency),
-						horizon, holdout),
-				 errdetail("Training needs more than horizon + 2 x holdout + 1 = %d periods: a holdout, a calibration block of the same length before it, and training targets with at least one horizon of history.",
-						   horizon + 2 * holdout + 1)));
+			   *lineage_text;
+	MemoryContext callercxt;
 
 	/* features and fit */
 	progress_phase(PROGRESS_FEATURES);
 	phase = GetCurrentTimestamp();
-	spec = feature_spec_build(set, horizon, train_last);
+	if (spec == NULL)
+		spec = feature_spec_build(set, horizon, train_last);
 	td.params = &params;
 	if (!family->needs_history)
 	{
-		train_mat = features_build(spec, set, 0, train_last, &train_filter);
+		if (train_mat == NULL)
+			train_mat = features_build(spec, set, 0, train_last, &train_filter);
 		if (train_mat->nrows > INT_MAX / 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -357,17 +327,18 @@ shelfops_train(PG_FUNCTION_ARGS)
 			td.X_valid = cal_mat->x;
 			td.y_valid = cal_mat->y;
 		}
-		t_features = seconds_since(phase);
+		t_features += train_seconds_since(phase);
 	}
 	progress_phase(PROGRESS_FIT);
 	td.progress = progress_rounds;
 	phase = GetCurrentTimestamp();
 	model = model_fit(family, &td);
-	t_fit = seconds_since(phase);
+	t_fit = train_seconds_since(phase);
 	if (train_mat)
 	{
 		/* the matrices are the largest allocations: give them back before scoring */
 		pfree(train_mat->x);
+		train_mat->x = NULL;
 		if (cal_mat)
 			pfree(cal_mat->x);
 	}
@@ -398,7 +369,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 	naive = train_seasonal_naive(set);
 	forecast_rows_predict(naive, spec, set, hold_rows, naive_pred);
 	naive_text = train_score_metrics(set, hold_rows, naive_pred, NULL, NULL, origin);
-	t_score = seconds_since(phase);
+	t_score = train_seconds_since(phase);
 
 	/* the model and what travels with it */
 	progress_phase(PROGRESS_WRITE);
@@ -417,18 +388,21 @@ shelfops_train(PG_FUNCTION_ARGS)
 					 "\"architecture\": \"%s\", \"objective\": \"%s\", \"tuning_profile\": \"%s\", "
 					 "\"trigger_source\": \"%s\", \"change_category\": \"%s\", \"rule_overlay_enabled\": false, "
 					 "\"evaluation_window_days\": %d, "
-					 "\"lineage_label\": \"%s__%s__%s__global__horizon_safe_v%d\"}",
+					 "\"lineage_label\": \"%s__%s__%s__global__horizon_safe_v%d\"%s}",
 					 model_name, dataset_id, series_frequency_name(set->frequency),
 					 FEATURE_SPEC_FORMAT, family->name, objective_of(model),
-					 (PG_ARGISNULL(3) || JB_ROOT_COUNT(PG_GETARG_JSONB_P(3)) == 0) ? "baseline" : "custom",
+					 job->tuning_profile,
 					 trigger,
-					 (strcmp(trigger, "manual") == 0 || strcmp(trigger, "scheduled") == 0) ?
-					 "baseline_refresh" : "promotion_decision",
+					 job->change_category ? job->change_category :
+					 ((strcmp(trigger, "manual") == 0 || strcmp(trigger, "scheduled") == 0) ?
+					  "baseline_refresh" : "promotion_decision"),
 					 holdout * set->period_days,
-					 model_name, family->name, objective_of(model), FEATURE_SPEC_FORMAT);
+					 model_name, family->name, objective_of(model), FEATURE_SPEC_FORMAT,
+					 job->lineage_extra ? job->lineage_extra : "");
 	lineage_text = buf.data;
 
 	/* write: version, run, model row, log row */
+	callercxt = CurrentMemoryContext;
 	SPI_connect();
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, TEXTOID};
@@ -447,7 +421,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "{\"read\": %.3f, \"features\": %.3f, \"fit\": %.3f, \"score\": %.3f, \"total\": %.3f}",
-						 t_read, t_features, t_fit, t_score, seconds_since(started_at));
+						 job->t_read, t_features, t_fit, t_score, train_seconds_since(job->started_at));
 		{
 			Oid			rtypes[14] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
 			JSONBOID, JSONBOID, JSONBOID, JSONBOID, JSONBOID, TEXTOID, JSONBOID, TIMESTAMPTZOID};
@@ -469,14 +443,14 @@ shelfops_train(PG_FUNCTION_ARGS)
 			values[3] = CStringGetTextDatum(dataset_id);
 			values[4] = CStringGetTextDatum(family->name);
 			values[5] = CStringGetTextDatum(trigger);
-			values[6] = jsonb_datum(params_text);
-			values[7] = jsonb_datum(buf.data);
-			values[8] = jsonb_datum(metrics_text);
-			values[9] = importance ? jsonb_datum(importance) : (Datum) 0;
-			values[10] = jsonb_datum(counts.data);
+			values[6] = train_jsonb_datum(params_text);
+			values[7] = train_jsonb_datum(buf.data);
+			values[8] = train_jsonb_datum(metrics_text);
+			values[9] = importance ? train_jsonb_datum(importance) : (Datum) 0;
+			values[10] = train_jsonb_datum(counts.data);
 			values[11] = CStringGetTextDatum(set->fingerprint);
-			values[12] = jsonb_datum(libs.data);
-			values[13] = TimestampTzGetDatum(started_at);
+			values[12] = train_jsonb_datum(libs.data);
+			values[13] = TimestampTzGetDatum(job->started_at);
 			memset(nulls, ' ', sizeof(nulls));
 			if (!importance)
 				nulls[9] = 'n';
@@ -490,7 +464,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 			if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 				elog(ERROR, "could not record the training run");
 			run_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			run_id = MemoryContextStrdup(cxt, run_id);
+			run_id = MemoryContextStrdup(callercxt, run_id);
 		}
 		{
 			Oid			mtypes[20] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
@@ -514,13 +488,13 @@ shelfops_train(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(dataset_id);
 			values[5] = CStringGetTextDatum(series_frequency_name(set->frequency));
 			values[6] = Int32GetDatum(horizon);
-			values[7] = jsonb_datum(params_text);
-			values[8] = jsonb_datum(spec_text);
+			values[7] = train_jsonb_datum(params_text);
+			values[8] = train_jsonb_datum(spec_text);
 			initStringInfo(&buf);
 			appendStringInfo(&buf, "{\"holdout\": %s, \"seasonal_naive\": %s, \"interval_level\": %.2f}",
 							 metrics_text, naive_text, TRAIN_INTERVAL_LEVEL);
-			values[9] = jsonb_datum(buf.data);
-			values[10] = jsonb_datum(lineage_text);
+			values[9] = train_jsonb_datum(buf.data);
+			values[10] = train_jsonb_datum(lineage_text);
 			values[11] = JsonbPGetDatum(calibration);
 			values[12] = DateADTGetDatum(series_period_date(set, 0));
 			values[13] = DateADTGetDatum(series_period_date(set, train_last));
@@ -552,7 +526,7 @@ shelfops_train(PG_FUNCTION_ARGS)
 			values[1] = CStringGetTextDatum(model_name);
 			values[2] = CStringGetTextDatum(trigger);
 			values[3] = Int32GetDatum(version);
-			values[4] = TimestampTzGetDatum(started_at);
+			values[4] = TimestampTzGetDatum(job->started_at);
 			initStringInfo(&buf);
 			appendStringInfo(&buf, "{\"run_id\": \"%s\", \"dataset_id\": \"%s\", \"algorithm\": \"%s\"}",
 							 run_id, dataset_id, family->name);
@@ -579,10 +553,69 @@ shelfops_train(PG_FUNCTION_ARGS)
 					 model_name, version, dataset_id, family->name, horizon, holdout,
 					 shelfops_iso_date(series_period_date(set, origin + 1)), shelfops_iso_date(series_period_date(set, T)),
 					 run_id, (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
-					 metrics_text, naive_text, t_read, t_features, t_fit, t_score, seconds_since(started_at));
+					 metrics_text, naive_text, job->t_read, t_features, t_fit, t_score, train_seconds_since(job->started_at));
+	job->version = version;
+	job->run_id = run_id;
+	return buf.data;
+}
+
+Datum
+shelfops_train(PG_FUNCTION_ARGS)
+{
+	TimestampTz phase;
+	char	   *dataset_id = shelfops_ident_arg(fcinfo, 0, "dataset_id");
+	char	   *model_name = shelfops_ident_arg(fcinfo, 1, "model_name");
+	char	   *algorithm;
+	char	   *trigger;
+	char	   *tenant_id = shelfops_tenant_arg(fcinfo, 7);
+	MemoryContext cxt,
+				oldcxt;
+	bool		weekly;
+	bool		trigger_ok = false;
+	TrainJob	job = {0};
+	char	   *result;
+
+	job.started_at = GetCurrentTimestamp();
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("algorithm must not be NULL")));
+	algorithm = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	job.family = model_family_lookup(algorithm);
+	trigger = PG_ARGISNULL(6) ? pstrdup("manual") : text_to_cstring(PG_GETARG_TEXT_PP(6));
+	for (int i = 0; train_triggers[i]; i++)
+		trigger_ok |= strcmp(trigger, train_triggers[i]) == 0;
+	if (!trigger_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown trigger \"%s\"", trigger),
+				 errhint("Use manual, scheduled, drift, new_data or feedback_drift.")));
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops train", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	/* progress: the slot lives as long as cxt, so an ERROR or a cancel frees it */
+	progress_begin(cxt, tenant_id, model_name, dataset_id, job.family->name);
+
+	/* read */
+	phase = GetCurrentTimestamp();
+	job.set = series_load(tenant_id, dataset_id, cxt);
+	job.t_read = train_seconds_since(phase);
+	weekly = job.set->frequency == SERIES_WEEKLY;
+	job.horizon = train_int_arg(fcinfo, 4, "horizon", weekly ? 8 : 14, 1, FEATURE_MAX_HORIZON);
+	job.holdout = train_int_arg(fcinfo, 5, "holdout", job.horizon, 1, FEATURE_MAX_HORIZON);
+	params_from_jsonb(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), job.family->kind, weekly, &job.params);
+	train_split(job.set, dataset_id, job.horizon, job.holdout, &job.split);
+
+	job.tenant_id = tenant_id;
+	job.dataset_id = dataset_id;
+	job.model_name = model_name;
+	job.trigger = trigger;
+	job.tuning_profile = (PG_ARGISNULL(3) || JB_ROOT_COUNT(PG_GETARG_JSONB_P(3)) == 0) ? "baseline" : "custom";
+	result = train_run(&job);
+
 	MemoryContextSwitchTo(oldcxt);
-	result = pstrdup(buf.data);
+	result = pstrdup(result);
 	progress_end();
 	MemoryContextDelete(cxt);
-	PG_RETURN_DATUM(jsonb_datum(result));
+	PG_RETURN_DATUM(train_jsonb_datum(result));
 }

@@ -50,6 +50,7 @@ GRANT INSERT ON shelfops.backtest_results TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.shadow_predictions TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.forecasts TO shelfops_analyst;
 GRANT INSERT ON shelfops.model_experiments TO shelfops_analyst;
+GRANT INSERT ON shelfops.tuning_trials TO shelfops_analyst;
 GRANT INSERT ON shelfops.stores, shelfops.store_periods, shelfops.load_rejects,
                 shelfops.calendar_events, shelfops.daily_indicators TO shelfops_analyst;
 
@@ -129,6 +130,7 @@ BEGIN
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
+                ('shelfops_tune',                 'shelfops_analyst'),  -- tuning (52_tune.sql)
                 ('shelfops_backtest',             'shelfops_analyst'),
                 ('shelfops_forecast',             'shelfops_analyst'),
                 ('shelfops_score_shadow',         'shelfops_analyst'),

@@ -99,6 +99,18 @@ extern ParamsStatus params_finish(ModelParams *p, char *msg, size_t msglen,
 extern int	params_xgboost_settings(const ModelParams *p, int nthread, bool with_eval,
 									ParamSetting *out);
 
+/* What a key of family takes (tuning: ranges of numbers, choices of strings). */
+typedef enum ParamKeyKind
+{
+	PARAM_KEY_UNKNOWN = 0,		/* no such key for the family */
+	PARAM_KEY_INT,
+	PARAM_KEY_REAL,
+	PARAM_KEY_CHOICE			/* one of a list of strings */
+} ParamKeyKind;
+
+/* The kind of key for family; *canonical (if not NULL) gets its canonical name. */
+extern ParamKeyKind params_key_kind(ModelKind family, const char *key, const char **canonical);
+
 /* Comma-separated names accepted for family (static buffer-free: writes buf). */
 extern void params_allowed_keys(ModelKind family, char *buf, size_t buflen);
 

@@ -23,7 +23,8 @@ typedef enum ProgressPhase
 	PROGRESS_FEATURES,
 	PROGRESS_FIT,
 	PROGRESS_SCORE,
-	PROGRESS_WRITE
+	PROGRESS_WRITE,
+	PROGRESS_TUNE				/* shelfops_tune's search (trials on folds) */
 } ProgressPhase;
 
 /* From _PG_init while preloading: install the shmem request/startup hooks. */
@@ -40,6 +41,8 @@ extern void progress_phase(ProgressPhase phase);
 extern void progress_rows(int64 rows_train, int64 rows_holdout);
 /* Signature of ModelTrainData.progress: rounds done so far out of total. */
 extern void progress_rounds(void *arg, int done, int total);
+/* Tuning: evaluations (one configuration on one rung, every fold) done of total. */
+extern void progress_trials(int done, int total);
 extern void progress_end(void);
 
 #endif							/* SHELFOPS_PROGRESS_H */
