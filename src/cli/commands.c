@@ -135,14 +135,14 @@ const Command commands[] = {
 		.pos = {{"DATASET", "dataset_id", T_TEXT, false, false, "dataset id"},
 				{"MODEL", "model_name", T_TEXT, false, false, "model name of the tuned candidate"}},
 		.opts = {
-			{"search", 's', "search", T_JSONB, "JSON", true, "ranges or choices per parameter, e.g. '{\"max_depth\": [4, 10]}' (or @FILE)"},
+			{"search", 's', "search", T_JSONB, "JSON", true, "per parameter a range {\"min\":..,\"max\":..} or a list of choices, e.g. '{\"max_depth\": [4, 6, 8]}' (or @FILE)"},
 			{"budget", 0, "budget", T_INT, "N", false, "configurations to try (default 20)"},
 			{"folds", 0, "folds", T_INT, "N", false, "rolling-origin folds (default 3)"},
 			OPT_HORIZON,
 			{"metric", 0, "metric", T_TEXT, "METRIC", false, "metric to minimise (default wape)"},
 			{"seed", 0, "seed", T_INT, "N", false, "search seed (default 42)"},
 			END},
-		.example = "shelfops tune demo demand_forecast --search '{\"max_depth\": [4, 10], \"eta\": [0.02, 0.2]}' --budget 12",
+		.example = "shelfops tune demo demand_forecast --search '{\"max_depth\": [4, 6, 8], \"eta\": {\"min\": 0.02, \"max\": 0.2, \"log\": true}}' --budget 12",
 	},
 	{
 		.name = "promote",
