@@ -63,6 +63,19 @@ RETURNS text
 LANGUAGE C IMMUTABLE STRICT
 AS 'MODULE_PATHNAME', 'shelfops_retrain_check_algorithm';
 
+-- The max_runtime deadline of a run (src/jobs.c): start arms a timer for the current
+-- transaction that cancels the running statement when it fires; stop disarms it
+-- and says whether it fired (the cancel was the deadline's: the run timed out).
+CREATE FUNCTION shelfops.retrain_deadline_start(max_runtime interval)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'shelfops_retrain_deadline_start';
+
+CREATE FUNCTION shelfops.retrain_deadline_stop()
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'shelfops_retrain_deadline_stop';
+
 ------------------------------------------------------------------------------
 -- Schedules
 ------------------------------------------------------------------------------
@@ -524,6 +537,8 @@ DECLARE
     v_err      text;
     v_state    text;
     v_cancel   boolean := false;
+    v_timeout  boolean := false;
+    v_started  timestamptz;
 BEGIN
     IF v_trigger NOT IN ('scheduled', 'drift', 'new_data', 'manual') THEN
         RAISE EXCEPTION 'unknown trigger "%"', v_trigger
@@ -565,10 +580,12 @@ BEGIN
             jsonb_build_object('dataset_id', j.dataset_id, 'algorithm', j.algorithm, 'params', j.params,
                                'horizon', j.horizon),
             'running', pg_catalog.pg_backend_pid())
-    RETURNING retrain_id INTO v_id;
+    RETURNING retrain_id, started_at INTO v_id, v_started;
     COMMIT;
 
     BEGIN
+        -- max_runtime: a timer cancels the run when it passes (between boosting rounds)
+        PERFORM shelfops.retrain_deadline_start(j.max_runtime);
         -- shelfops_train writes no log row of its own for this running row
         PERFORM pg_catalog.set_config('shelfops.retrain_run_id', v_id::text, true);
         v_result := @extschema@.shelfops_train(j.dataset_id, v_model, j.algorithm, j.params, j.horizon,
@@ -595,20 +612,38 @@ BEGIN
                 v_meta := v_meta || jsonb_build_object('promotion_error', v_err, 'promotion_sqlstate', v_state);
             END;
         END IF;
+        -- the deadline may have fired after the last interrupt check: still a timeout
+        IF shelfops.retrain_deadline_stop() THEN
+            RAISE EXCEPTION 'max_runtime reached' USING ERRCODE = 'query_canceled';
+        END IF;
         PERFORM shelfops.retrain_finish(v_id, 'completed', v_version, v_decision, NULL, v_meta);
     EXCEPTION
         WHEN query_canceled THEN
+            -- everything the run wrote (model version, training run) is rolled back
             GET STACKED DIAGNOSTICS v_err := MESSAGE_TEXT, v_state := RETURNED_SQLSTATE;
-            v_cancel := true;
-            PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
-                                            jsonb_build_object('sqlstate', v_state, 'canceled', true));
+            IF shelfops.retrain_deadline_stop() THEN
+                v_timeout := true;
+                PERFORM shelfops.retrain_finish(v_id, 'timed_out', NULL, 'timed_out',
+                            format('run exceeded max_runtime %s and was cancelled', j.max_runtime),
+                            jsonb_build_object('sqlstate', v_state, 'max_runtime', j.max_runtime,
+                                               'seconds', round(extract(epoch FROM clock_timestamp() - v_started)::numeric, 3)));
+            ELSE
+                v_cancel := true;
+                PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
+                                                jsonb_build_object('sqlstate', v_state, 'canceled', true));
+            END IF;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_err := MESSAGE_TEXT, v_state := RETURNED_SQLSTATE;
+            PERFORM shelfops.retrain_deadline_stop();
             PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
                                             jsonb_build_object('sqlstate', v_state));
     END;
     PERFORM pg_catalog.pg_advisory_unlock(v_k1, v_k2);
     COMMIT;
+    IF v_timeout THEN
+        RAISE WARNING 'retrain of model "%" exceeded max_runtime % and was cancelled (logged timed_out)',
+            v_model, j.max_runtime;
+    END IF;
     IF v_cancel THEN
         RAISE EXCEPTION 'retrain of model "%" was canceled: %', v_model, v_err USING ERRCODE = 'query_canceled';
     END IF;
@@ -620,14 +655,14 @@ COMMENT ON PROCEDURE shelfops_retrain(text, text, text) IS
 -- Run every due job, one transaction each: scheduled (or the pending manual
 -- request) when next_run_at has passed, new_data when the job's dataset gained at
 -- least the policy's new_data_min_rows rows since the last completed run.
--- result: {"ran": n, "completed": n, "failed": n, "skipped": n}.
+-- result: {"ran": n, "completed": n, "failed": n, "skipped": n, "timed_out": n}.
 CREATE PROCEDURE shelfops_run_due_jobs(INOUT result jsonb DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     r        record;
     v_status text;
-    v_done   jsonb := '{"ran": 0, "completed": 0, "failed": 0, "skipped": 0}';
+    v_done   jsonb := '{"ran": 0, "completed": 0, "failed": 0, "skipped": 0, "timed_out": 0}';
     v_due    jsonb;
 BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', d.tenant_id, 'model', d.model_name,
@@ -652,7 +687,7 @@ BEGIN
          WHERE l.tenant_id = r.tenant AND l.model_name = r.model AND l.backend_pid = pg_catalog.pg_backend_pid()
          ORDER BY l.started_at DESC LIMIT 1;
         v_done := jsonb_set(v_done, '{ran}', to_jsonb((v_done->>'ran')::int + 1));
-        IF v_status IN ('completed', 'failed', 'skipped') THEN
+        IF v_status IN ('completed', 'failed', 'skipped', 'timed_out') THEN
             v_done := jsonb_set(v_done, ARRAY[v_status], to_jsonb((v_done->>v_status)::int + 1));
         END IF;
     END LOOP;
