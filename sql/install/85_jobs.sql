@@ -539,6 +539,7 @@ DECLARE
     v_cancel   boolean := false;
     v_timeout  boolean := false;
     v_started  timestamptz;
+    v_drift    jsonb;
 BEGIN
     IF v_trigger NOT IN ('scheduled', 'drift', 'new_data', 'manual') THEN
         RAISE EXCEPTION 'unknown trigger "%"', v_trigger
@@ -556,6 +557,15 @@ BEGIN
     END IF;
 
     v_k2 := hashtext(v_tenant || '/' || v_model);
+    IF v_trigger = 'drift' THEN
+        -- the figures that (would have) triggered the run, as measured now
+        v_drift := shelfops.retrain_drift(v_tenant, v_model);
+        v_drift := jsonb_build_object('drift', v_drift)
+                   || jsonb_strip_nulls(jsonb_build_object(
+                          'drift_pct', v_drift->'drift_pct', 'baseline_mae', v_drift->'baseline_mae',
+                          'recent_mae', v_drift->'recent_mae', 'champion_version', v_drift->'champion_version',
+                          'sample_count', v_drift->'rows'));
+    END IF;
     IF NOT j.enabled THEN
         v_skip := 'job_disabled';
     ELSIF NOT v_trigger = ANY (j.enabled_triggers) THEN
@@ -566,7 +576,7 @@ BEGIN
     IF v_skip IS NOT NULL THEN
         INSERT INTO shelfops.model_retraining_log (tenant_id, model_name, job_id, trigger_type, trigger_metadata,
                                                    status, decision, backend_pid, completed_at)
-        VALUES (v_tenant, v_model, j.job_id, v_trigger, jsonb_build_object('reason', v_skip),
+        VALUES (v_tenant, v_model, j.job_id, v_trigger, jsonb_build_object('reason', v_skip) || coalesce(v_drift, '{}'),
                 'skipped', 'skipped:' || v_skip, pg_catalog.pg_backend_pid(), clock_timestamp());
         COMMIT;
         RETURN;
@@ -578,7 +588,7 @@ BEGIN
                                                status, backend_pid)
     VALUES (v_tenant, v_model, j.job_id, v_trigger,
             jsonb_build_object('dataset_id', j.dataset_id, 'algorithm', j.algorithm, 'params', j.params,
-                               'horizon', j.horizon),
+                               'horizon', j.horizon) || coalesce(v_drift, '{}'),
             'running', pg_catalog.pg_backend_pid())
     RETURNING retrain_id, started_at INTO v_id, v_started;
     COMMIT;
@@ -652,9 +662,22 @@ $$;
 COMMENT ON PROCEDURE shelfops_retrain(text, text, text) IS
   'Run a model''s retrain job now: one log row (skipped, or running then completed/failed), auto-promotion per policy';
 
+-- new_data: the job's dataset gained at least the policy's new_data_min_rows rows
+-- since the last completed run.
+CREATE FUNCTION shelfops.retrain_new_data_due(j shelfops.retrain_jobs)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT 'new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
+       AND (SELECT count(*) FROM shelfops.sales s
+             WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id) - j.rows_at_last_run
+           >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows
+$$;
+
 -- Run every due job, one transaction each: scheduled (or the pending manual
 -- request) when next_run_at has passed, new_data when the job's dataset gained at
--- least the policy's new_data_min_rows rows since the last completed run.
+-- least the policy's new_data_min_rows rows since the last completed run, drift when
+-- shelfops.retrain_drift says the champion drifted and the cooldown has passed.
 -- result: {"ran": n, "completed": n, "failed": n, "skipped": n, "timed_out": n}.
 CREATE PROCEDURE shelfops_run_due_jobs(INOUT result jsonb DEFAULT NULL)
 LANGUAGE plpgsql
@@ -670,15 +693,14 @@ BEGIN
       INTO v_due
       FROM (SELECT j.tenant_id, j.model_name, j.next_run_at,
                    CASE WHEN j.next_run_at <= now() THEN coalesce(j.pending_trigger, 'scheduled')
-                        ELSE 'new_data' END AS trigger
+                        WHEN shelfops.retrain_new_data_due(j) THEN 'new_data'
+                        ELSE 'drift' END AS trigger
               FROM shelfops.retrain_jobs j
              WHERE j.enabled
                AND (j.next_run_at <= now()
-                    OR ('new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
-                        AND (SELECT count(*) FROM shelfops.sales s
-                              WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id)
-                            - j.rows_at_last_run
-                            >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows))
+                    OR shelfops.retrain_new_data_due(j)
+                    OR ('drift' = ANY (j.enabled_triggers)
+                        AND (shelfops.retrain_drift(j.tenant_id, j.model_name)->>'due')::boolean))
            ) d;
     COMMIT;
     FOR r IN SELECT * FROM jsonb_to_recordset(v_due) AS x(tenant text, model text, trigger text) LOOP
