@@ -690,7 +690,9 @@ $$;
 
 -- The trigger for which a job is due now, NULL when it is not: its schedule or a
 -- pending request (next_run_at passed, trigger enabled), new data, or drift out of
--- cooldown (shelfops.retrain_drift).  In that order.
+-- cooldown (shelfops.retrain_drift).  In that order.  While a failing job waits for
+-- its retry (consecutive_failures > 0, next_run_at ahead) new data and drift do not
+-- make it due: the backoff holds for every trigger.
 CREATE FUNCTION shelfops.retrain_due_trigger(j shelfops.retrain_jobs)
 RETURNS text
 LANGUAGE sql STABLE
@@ -700,6 +702,7 @@ AS $$
         WHEN j.next_run_at <= now() AND j.pending_trigger IS NOT NULL
              AND j.pending_trigger = ANY (j.enabled_triggers) THEN j.pending_trigger
         WHEN j.next_run_at <= now() AND 'scheduled' = ANY (j.enabled_triggers) THEN 'scheduled'
+        WHEN j.consecutive_failures > 0 AND j.next_run_at > now() THEN NULL
         WHEN shelfops.retrain_new_data_due(j) THEN 'new_data'
         WHEN 'drift' = ANY (j.enabled_triggers)
              AND (shelfops.retrain_drift(j.tenant_id, j.model_name) ->> 'due')::boolean THEN 'drift'
