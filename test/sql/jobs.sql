@@ -69,6 +69,21 @@ SELECT trigger_type, status, decision FROM shelfops.model_retraining_log
  WHERE model_name = 'jm' ORDER BY started_at DESC LIMIT 1;
 SELECT pending_trigger, next_run_at > now() AS rescheduled FROM shelfops.retrain_job_status WHERE job_id = 1;
 CALL shelfops_run_due_jobs();
+-- if_due: a job that is not due is not a run and leaves no row
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+SELECT count(*) AS rows_before FROM shelfops.model_retraining_log WHERE model_name = 'jm';
+CALL shelfops_retrain('jm', trigger => 'manual', if_due => true);
+SELECT count(*) AS rows_after FROM shelfops.model_retraining_log WHERE model_name = 'jm';
+-- a passed next_run_at makes a job due only for a trigger it enables
+SELECT (shelfops_alter_retrain_job(1, next_run_at => now() - interval '1 minute',
+                                   enabled_triggers => '{manual}')).enabled_triggers;
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+SELECT shelfops_request_retrain('jm') AS job_id;
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+CALL shelfops_retrain('jm', trigger => 'scheduled', if_due => true);
+SELECT trigger_type, status FROM shelfops.model_retraining_log
+ WHERE model_name = 'jm' ORDER BY started_at DESC LIMIT 1;
+SELECT (shelfops_alter_retrain_job(1, enabled_triggers => '{scheduled,manual}')).enabled_triggers;
 SELECT shelfops_request_retrain('nope');
 SELECT count(*) AS running_rows FROM shelfops.model_retraining_log WHERE status = 'running';
 
