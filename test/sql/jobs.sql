@@ -151,6 +151,17 @@ CALL shelfops_run_due_jobs();
 -- once the cooldown has passed it is due again
 UPDATE shelfops.gate_policy SET drift_cooldown = '0' WHERE tenant_id = 'public' AND model_name = 'jd';
 SELECT d->'due' AS due FROM shelfops.retrain_drift('public', 'jd') d;
+-- scored shadow rows of the champion count too; a persisted forecast of the same
+-- series and date wins; the window follows the newest matched date
+INSERT INTO shelfops.shadow_predictions (model_name, champion_version, challenger_version, store_id, product_id,
+                                         forecast_origin, target_date, champion_prediction, challenger_prediction,
+                                         actual_demand, scored_at)
+SELECT 'jd', 1, 2, 'S001', 'P0001', date '2024-05-20', d, 1, 1, 1, now()
+  FROM generate_series(date '2024-05-28', date '2024-05-30', interval '1 day') d;
+SELECT d->'rows' AS rows, d->'forecast_rows' AS forecast_rows, d->'shadow_rows' AS shadow_rows,
+       d->>'window_start' AS window_start, d->>'window_end' AS window_end
+  FROM shelfops.retrain_drift('public', 'jd') d;
+DELETE FROM shelfops.shadow_predictions WHERE model_name = 'jd';
 SELECT recent_retraining_events->0->>'trigger_type' AS last_event,
        jsonb_array_length(recent_retraining_events) AS events,
        (champion->>'next_retrain')::timestamptz > now() + interval '23 hours' AS next_retrain_from_job
