@@ -16,6 +16,7 @@
 #include <xgboost/c_api.h>
 
 #include "miscadmin.h"
+#include "storage/pmsignal.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
@@ -305,6 +306,11 @@ xgb_fit(const ModelTrainData *d)
 	for (int iter = 0; iter < p->n_estimators; iter++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		/* orphaned by a killed postmaster: stop before anything can commit */
+		if (!PostmasterIsAlive())
+			ereport(FATAL,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("terminating training because the postmaster died")));
 		XGB_CALL("boosting", XGBoosterUpdateOneIter(st->booster, iter, h->dtrain));
 		done = iter + 1;
 		if (d->progress)

@@ -344,7 +344,9 @@ CREATE TABLE shelfops.gate_policy (
     shadow_min_rows                               integer NOT NULL DEFAULT 200 CHECK (shadow_min_rows >= 1),
     shadow_min_days                               integer NOT NULL DEFAULT 7 CHECK (shadow_min_days >= 1),
     drift_mae_ratio                               float8 NOT NULL DEFAULT 0.15 CHECK (drift_mae_ratio > 0),
-    drift_cooldown                                interval NOT NULL DEFAULT '7 days',
+    drift_cooldown                                interval NOT NULL DEFAULT '7 days' CHECK (drift_cooldown >= interval '0'),
+    drift_window_days                             integer NOT NULL DEFAULT 7 CHECK (drift_window_days BETWEEN 1 AND 366),
+    drift_min_rows                                integer NOT NULL DEFAULT 100 CHECK (drift_min_rows >= 1),
     new_data_min_rows                             bigint NOT NULL DEFAULT 1000 CHECK (new_data_min_rows >= 1),
     auto_promote_triggers                         text[] NOT NULL DEFAULT '{scheduled,manual}'
                                                   CHECK (auto_promote_triggers <@ '{scheduled,drift,new_data,manual,feedback_drift}'),

@@ -134,8 +134,9 @@ SELECT m.tenant_id::text  AS tenant_id,
                'as_of',        anchor.as_of,
                'trend',        ct.trend,
                'promoted_at',  ch.promoted_at,
-               -- no retrain_jobs table yet: the reference's default weekly schedule
-               'next_retrain', shelfops.next_weekly_retrain(now()))
+               -- the model's retrain job (85_jobs.sql); without one (or disabled), the
+               -- reference's default weekly schedule
+               'next_retrain', coalesce(job.next_run_at, shelfops.next_weekly_retrain(now())))
        END AS champion,
        CASE WHEN cl.version IS NOT NULL THEN
            jsonb_build_object(
@@ -150,8 +151,10 @@ SELECT m.tenant_id::text  AS tenant_id,
                                           THEN least(greatest(imp.improvement, 0.5), 0.99) END)
        END AS challenger,
        jsonb_build_object(
-           -- no drift monitor yet: unknown, not "no drift"
-           'drift_detected',                   NULL::boolean,
+           -- shelfops.retrain_drift (72_drift.sql): NULL = unknown (no champion, no
+           -- holdout MAE, too few matched rows), never "no drift"
+           'drift_detected',                   (dr.d ->> 'drift')::boolean,
+           'drift',                            dr.d,
            'new_data_available',               nd.n > 0,
            'new_data_rows_since_last_retrain', nd.n,
            'last_trigger',                     lastlog.trigger_type,
@@ -213,6 +216,10 @@ SELECT m.tenant_id::text  AS tenant_id,
           FROM shelfops.sales s
          WHERE s.tenant_id = m.tenant_id AND s.dataset_id = ch.dataset_id
            AND s.sale_date > ch.holdout_end) nd ON ch.version IS NOT NULL
+  CROSS JOIN LATERAL (
+        SELECT shelfops.retrain_job_next_run(m.model_name) AS next_run_at) job
+  CROSS JOIN LATERAL (
+        SELECT shelfops.model_drift(m.model_name) AS d) dr
   LEFT JOIN LATERAL (
         SELECT l.trigger_type FROM shelfops.model_retraining_log l
          WHERE l.tenant_id = m.tenant_id AND l.model_name = m.model_name

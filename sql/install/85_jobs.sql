@@ -63,6 +63,19 @@ RETURNS text
 LANGUAGE C IMMUTABLE STRICT
 AS 'MODULE_PATHNAME', 'shelfops_retrain_check_algorithm';
 
+-- The max_runtime deadline of a run (src/jobs.c): start arms a timer for the current
+-- transaction that cancels the running statement when it fires; stop disarms it
+-- and says whether it fired (the cancel was the deadline's: the run timed out).
+CREATE FUNCTION shelfops.retrain_deadline_start(max_runtime interval)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'shelfops_retrain_deadline_start';
+
+CREATE FUNCTION shelfops.retrain_deadline_stop()
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'shelfops_retrain_deadline_stop';
+
 ------------------------------------------------------------------------------
 -- Schedules
 ------------------------------------------------------------------------------
@@ -503,7 +516,8 @@ COMMENT ON FUNCTION shelfops_mark_crashed_runs() IS
 -- starts, and the outcome is written in a later transaction.  It must therefore be
 -- called with CALL outside an explicit transaction block, and it is neither
 -- SECURITY DEFINER nor SET (PostgreSQL forbids transaction control in those).
-CREATE PROCEDURE shelfops_retrain(model_name text, tenant_id text DEFAULT NULL, trigger text DEFAULT 'scheduled')
+CREATE PROCEDURE shelfops_retrain(model_name text, tenant_id text DEFAULT NULL, trigger text DEFAULT 'scheduled',
+                                   if_due boolean DEFAULT false)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -524,6 +538,9 @@ DECLARE
     v_err      text;
     v_state    text;
     v_cancel   boolean := false;
+    v_timeout  boolean := false;
+    v_started  timestamptz;
+    v_drift    jsonb;
 BEGIN
     IF v_trigger NOT IN ('scheduled', 'drift', 'new_data', 'manual') THEN
         RAISE EXCEPTION 'unknown trigger "%"', v_trigger
@@ -541,17 +558,39 @@ BEGIN
     END IF;
 
     v_k2 := hashtext(v_tenant || '/' || v_model);
+    IF coalesce(if_due, false) AND NOT j.enabled THEN
+        RETURN;                                -- not due: not a run, no row
+    END IF;
     IF NOT j.enabled THEN
         v_skip := 'job_disabled';
-    ELSIF NOT v_trigger = ANY (j.enabled_triggers) THEN
+    ELSIF NOT coalesce(if_due, false) AND NOT v_trigger = ANY (j.enabled_triggers) THEN
         v_skip := 'trigger_not_enabled';
     ELSIF NOT pg_catalog.pg_try_advisory_lock(v_k1, v_k2) THEN
         v_skip := 'lock_held';
+    ELSIF coalesce(if_due, false) THEN
+        -- under the lock, with a fresh snapshot: another session may have run the job
+        -- since the caller found it due; then this is not a run and leaves no row
+        SELECT * INTO j FROM shelfops.retrain_jobs r WHERE r.tenant_id = v_tenant AND r.model_name = v_model;
+        v_trigger := CASE WHEN FOUND THEN shelfops.retrain_due_trigger(j) END;
+        IF v_trigger IS NULL THEN
+            PERFORM pg_catalog.pg_advisory_unlock(v_k1, v_k2);
+            COMMIT;
+            RETURN;
+        END IF;
+    END IF;
+    IF v_trigger = 'drift' THEN
+        -- the figures that (would have) triggered the run, as measured now
+        v_drift := shelfops.retrain_drift(v_tenant, v_model);
+        v_drift := jsonb_build_object('drift', v_drift)
+                   || jsonb_strip_nulls(jsonb_build_object(
+                          'drift_pct', v_drift->'drift_pct', 'baseline_mae', v_drift->'baseline_mae',
+                          'recent_mae', v_drift->'recent_mae', 'champion_version', v_drift->'champion_version',
+                          'sample_count', v_drift->'rows'));
     END IF;
     IF v_skip IS NOT NULL THEN
         INSERT INTO shelfops.model_retraining_log (tenant_id, model_name, job_id, trigger_type, trigger_metadata,
                                                    status, decision, backend_pid, completed_at)
-        VALUES (v_tenant, v_model, j.job_id, v_trigger, jsonb_build_object('reason', v_skip),
+        VALUES (v_tenant, v_model, j.job_id, v_trigger, jsonb_build_object('reason', v_skip) || coalesce(v_drift, '{}'),
                 'skipped', 'skipped:' || v_skip, pg_catalog.pg_backend_pid(), clock_timestamp());
         COMMIT;
         RETURN;
@@ -563,12 +602,14 @@ BEGIN
                                                status, backend_pid)
     VALUES (v_tenant, v_model, j.job_id, v_trigger,
             jsonb_build_object('dataset_id', j.dataset_id, 'algorithm', j.algorithm, 'params', j.params,
-                               'horizon', j.horizon),
+                               'horizon', j.horizon) || coalesce(v_drift, '{}'),
             'running', pg_catalog.pg_backend_pid())
-    RETURNING retrain_id INTO v_id;
+    RETURNING retrain_id, started_at INTO v_id, v_started;
     COMMIT;
 
     BEGIN
+        -- max_runtime: a timer cancels the run when it passes (between boosting rounds)
+        PERFORM shelfops.retrain_deadline_start(j.max_runtime);
         -- shelfops_train writes no log row of its own for this running row
         PERFORM pg_catalog.set_config('shelfops.retrain_run_id', v_id::text, true);
         v_result := @extschema@.shelfops_train(j.dataset_id, v_model, j.algorithm, j.params, j.horizon,
@@ -595,64 +636,164 @@ BEGIN
                 v_meta := v_meta || jsonb_build_object('promotion_error', v_err, 'promotion_sqlstate', v_state);
             END;
         END IF;
+        -- the deadline may have fired after the last interrupt check: still a timeout
+        IF shelfops.retrain_deadline_stop() THEN
+            RAISE EXCEPTION 'max_runtime reached' USING ERRCODE = 'query_canceled';
+        END IF;
         PERFORM shelfops.retrain_finish(v_id, 'completed', v_version, v_decision, NULL, v_meta);
     EXCEPTION
         WHEN query_canceled THEN
+            -- everything the run wrote (model version, training run) is rolled back
             GET STACKED DIAGNOSTICS v_err := MESSAGE_TEXT, v_state := RETURNED_SQLSTATE;
-            v_cancel := true;
-            PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
-                                            jsonb_build_object('sqlstate', v_state, 'canceled', true));
+            IF shelfops.retrain_deadline_stop() THEN
+                v_timeout := true;
+                PERFORM shelfops.retrain_finish(v_id, 'timed_out', NULL, 'timed_out',
+                            format('run exceeded max_runtime %s and was cancelled', j.max_runtime),
+                            jsonb_build_object('sqlstate', v_state, 'max_runtime', j.max_runtime,
+                                               'seconds', round(extract(epoch FROM clock_timestamp() - v_started)::numeric, 3)));
+            ELSE
+                v_cancel := true;
+                PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
+                                                jsonb_build_object('sqlstate', v_state, 'canceled', true));
+            END IF;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_err := MESSAGE_TEXT, v_state := RETURNED_SQLSTATE;
+            PERFORM shelfops.retrain_deadline_stop();
             PERFORM shelfops.retrain_finish(v_id, 'failed', NULL, NULL, v_err,
                                             jsonb_build_object('sqlstate', v_state));
     END;
     PERFORM pg_catalog.pg_advisory_unlock(v_k1, v_k2);
     COMMIT;
+    IF v_timeout THEN
+        RAISE WARNING 'retrain of model "%" exceeded max_runtime % and was cancelled (logged timed_out)',
+            v_model, j.max_runtime;
+    END IF;
     IF v_cancel THEN
         RAISE EXCEPTION 'retrain of model "%" was canceled: %', v_model, v_err USING ERRCODE = 'query_canceled';
     END IF;
 END
 $$;
-COMMENT ON PROCEDURE shelfops_retrain(text, text, text) IS
-  'Run a model''s retrain job now: one log row (skipped, or running then completed/failed), auto-promotion per policy';
+COMMENT ON PROCEDURE shelfops_retrain(text, text, text, boolean) IS
+  'Run a model''s retrain job now (if_due: only if still due, checked under its lock): one log row (skipped, or running then completed/failed/timed_out), auto-promotion per policy';
+
+-- new_data: the job's dataset gained at least the policy's new_data_min_rows rows
+-- since the last completed run.
+CREATE FUNCTION shelfops.retrain_new_data_due(j shelfops.retrain_jobs)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT 'new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
+       AND (SELECT count(*) FROM shelfops.sales s
+             WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id) - j.rows_at_last_run
+           >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows
+$$;
+
+-- The trigger for which a job is due now, NULL when it is not: its schedule or a
+-- pending request (next_run_at passed, trigger enabled), new data, or drift out of
+-- cooldown (shelfops.retrain_drift).  In that order.  While a failing job waits for
+-- its retry (consecutive_failures > 0, next_run_at ahead) new data and drift do not
+-- make it due: the backoff holds for every trigger.
+CREATE FUNCTION shelfops.retrain_due_trigger(j shelfops.retrain_jobs)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT CASE
+        WHEN NOT j.enabled THEN NULL
+        WHEN j.next_run_at <= now() AND j.pending_trigger IS NOT NULL
+             AND j.pending_trigger = ANY (j.enabled_triggers) THEN j.pending_trigger
+        WHEN j.next_run_at <= now() AND 'scheduled' = ANY (j.enabled_triggers) THEN 'scheduled'
+        WHEN j.consecutive_failures > 0 AND j.next_run_at > now() THEN NULL
+        WHEN shelfops.retrain_new_data_due(j) THEN 'new_data'
+        WHEN 'drift' = ANY (j.enabled_triggers)
+             AND (shelfops.retrain_drift(j.tenant_id, j.model_name) ->> 'due')::boolean THEN 'drift'
+    END
+$$;
+
+-- For the background worker (superuser only, no grant): the due jobs whose
+-- (tenant, model) lock is free now, tested with a try-lock that is released at once.
+CREATE FUNCTION shelfops.retrain_free_due_jobs()
+RETURNS TABLE(tenant_id text, model_name text, trigger text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r  record;
+    k1 integer := hashtext('shelfops.retrain');
+BEGIN
+    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger
+               FROM (SELECT j.tenant_id::text, j.model_name::text, j.next_run_at,
+                            shelfops.retrain_due_trigger(j) AS trigger
+                       FROM shelfops.retrain_jobs j WHERE j.enabled) d
+              WHERE d.trigger IS NOT NULL
+              ORDER BY d.next_run_at, d.tenant_id, d.model_name LOOP
+        IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
+            PERFORM pg_advisory_unlock(k1, hashtext(r.tenant_id || '/' || r.model_name));
+            tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- For a retrain worker (superuser only, no grant): claim the first due job whose
+-- lock is free by taking that session advisory lock and keeping it; the worker then
+-- runs CALL shelfops_retrain(..., if_due => true), which takes the same lock again
+-- (advisory locks nest within a session) and re-checks that the job is still due.
+-- The worker exits after the run, which releases the claim.
+CREATE FUNCTION shelfops.retrain_claim()
+RETURNS TABLE(tenant_id text, model_name text, trigger text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r  record;
+    k1 integer := hashtext('shelfops.retrain');
+BEGIN
+    FOR r IN SELECT * FROM shelfops.retrain_free_due_jobs() LOOP
+        IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
+            tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- Run every due job, one transaction each: scheduled (or the pending manual
 -- request) when next_run_at has passed, new_data when the job's dataset gained at
--- least the policy's new_data_min_rows rows since the last completed run.
--- result: {"ran": n, "completed": n, "failed": n, "skipped": n}.
+-- least the policy's new_data_min_rows rows since the last completed run, drift when
+-- shelfops.retrain_drift says the champion drifted and the cooldown has passed.
+-- result: {"ran": n, "completed": n, "failed": n, "skipped": n, "timed_out": n}.
 CREATE PROCEDURE shelfops_run_due_jobs(INOUT result jsonb DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     r        record;
     v_status text;
-    v_done   jsonb := '{"ran": 0, "completed": 0, "failed": 0, "skipped": 0}';
+    v_done   jsonb := '{"ran": 0, "completed": 0, "failed": 0, "skipped": 0, "timed_out": 0}';
     v_due    jsonb;
+    v_before timestamptz;
 BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', d.tenant_id, 'model', d.model_name,
                                                  'trigger', d.trigger) ORDER BY d.next_run_at), '[]')
       INTO v_due
-      FROM (SELECT j.tenant_id, j.model_name, j.next_run_at,
-                   CASE WHEN j.next_run_at <= now() THEN coalesce(j.pending_trigger, 'scheduled')
-                        ELSE 'new_data' END AS trigger
+      FROM (SELECT j.tenant_id, j.model_name, j.next_run_at, shelfops.retrain_due_trigger(j) AS trigger
               FROM shelfops.retrain_jobs j
-             WHERE j.enabled
-               AND (j.next_run_at <= now()
-                    OR ('new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
-                        AND (SELECT count(*) FROM shelfops.sales s
-                              WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id)
-                            - j.rows_at_last_run
-                            >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows))
-           ) d;
+             WHERE j.enabled) d
+     WHERE d.trigger IS NOT NULL;
     COMMIT;
     FOR r IN SELECT * FROM jsonb_to_recordset(v_due) AS x(tenant text, model text, trigger text) LOOP
-        CALL @extschema@.shelfops_retrain(r.model, r.tenant, r.trigger);
+        v_before := now();     -- a row this CALL writes starts in this or a later transaction
+        -- if_due: re-checked under the lock; a job another session ran meanwhile is left alone
+        CALL @extschema@.shelfops_retrain(r.model, r.tenant, r.trigger, if_due => true);
+        v_status := NULL;
         SELECT l.status INTO v_status FROM shelfops.model_retraining_log l
          WHERE l.tenant_id = r.tenant AND l.model_name = r.model AND l.backend_pid = pg_catalog.pg_backend_pid()
+           AND l.started_at >= v_before
          ORDER BY l.started_at DESC LIMIT 1;
+        CONTINUE WHEN v_status IS NULL;
         v_done := jsonb_set(v_done, '{ran}', to_jsonb((v_done->>'ran')::int + 1));
-        IF v_status IN ('completed', 'failed', 'skipped') THEN
+        IF v_status IN ('completed', 'failed', 'skipped', 'timed_out') THEN
             v_done := jsonb_set(v_done, ARRAY[v_status], to_jsonb((v_done->>v_status)::int + 1));
         END IF;
     END LOOP;

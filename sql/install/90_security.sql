@@ -149,7 +149,9 @@ BEGIN
                 ('shelfops_request_retrain',      'shelfops_analyst'),
                 ('shelfops_retrain',              'shelfops_analyst'),
                 ('shelfops_run_due_jobs',         'shelfops_analyst'),
-                ('retrain_finish',                'shelfops_analyst')
+                ('retrain_finish',                'shelfops_analyst'),
+                ('retrain_deadline_start',        'shelfops_analyst'),
+                ('retrain_deadline_stop',         'shelfops_analyst')
                ) AS grants(name, role)
           JOIN pg_proc p ON p.proname = grants.name
           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

@@ -69,6 +69,21 @@ SELECT trigger_type, status, decision FROM shelfops.model_retraining_log
  WHERE model_name = 'jm' ORDER BY started_at DESC LIMIT 1;
 SELECT pending_trigger, next_run_at > now() AS rescheduled FROM shelfops.retrain_job_status WHERE job_id = 1;
 CALL shelfops_run_due_jobs();
+-- if_due: a job that is not due is not a run and leaves no row
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+SELECT count(*) AS rows_before FROM shelfops.model_retraining_log WHERE model_name = 'jm';
+CALL shelfops_retrain('jm', trigger => 'manual', if_due => true);
+SELECT count(*) AS rows_after FROM shelfops.model_retraining_log WHERE model_name = 'jm';
+-- a passed next_run_at makes a job due only for a trigger it enables
+SELECT (shelfops_alter_retrain_job(1, next_run_at => now() - interval '1 minute',
+                                   enabled_triggers => '{manual}')).enabled_triggers;
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+SELECT shelfops_request_retrain('jm') AS job_id;
+SELECT shelfops.retrain_due_trigger(j) AS due_for FROM shelfops.retrain_jobs j WHERE job_id = 1;
+CALL shelfops_retrain('jm', trigger => 'scheduled', if_due => true);
+SELECT trigger_type, status FROM shelfops.model_retraining_log
+ WHERE model_name = 'jm' ORDER BY started_at DESC LIMIT 1;
+SELECT (shelfops_alter_retrain_job(1, enabled_triggers => '{scheduled,manual}')).enabled_triggers;
 SELECT shelfops_request_retrain('nope');
 SELECT count(*) AS running_rows FROM shelfops.model_retraining_log WHERE status = 'running';
 
@@ -96,6 +111,64 @@ CALL shelfops_retrain('jf', trigger => 'manual');
 SELECT status, decision FROM shelfops.model_retraining_log WHERE model_name = 'jf' ORDER BY started_at DESC LIMIT 1;
 SELECT count(*) FILTER (WHERE status <> 'skipped') AS runs, count(*) AS log_rows
   FROM shelfops.model_retraining_log WHERE model_name = 'jf';
+
+-- drift: the champion's rolling MAE over persisted forecasts matched to actual sales,
+-- against its holdout MAE.  Forecasts from 14 days before the data ends, persisted.
+INSERT INTO shelfops.gate_policy (tenant_id, model_name, drift_min_rows, drift_cooldown)
+VALUES ('public', 'jd', 20, '1 hour');
+SELECT shelfops_add_retrain_job('jd', 'jb', params => '{"n_estimators": 10, "max_depth": 3}',
+                                enabled_triggers => '{drift,manual}', auto_promote => true,
+                                schedule_interval => '2 days', first_run_at => now() + interval '1 day') AS job_id;
+SELECT shelfops.retrain_drift('public', 'jd') - '{cooldown}'::text[] AS no_champion;
+CALL shelfops_retrain('jd', trigger => 'manual');
+SELECT d->'drift' AS drift, d->>'reason' AS reason, d->'rows' AS rows
+  FROM shelfops.retrain_drift('public', 'jd') d;
+SELECT count(*) AS forecasts FROM shelfops_forecast('jd', horizon => 14, as_of => date '2024-05-15', persist => true);
+SELECT d->'drift' AS drift, d->>'reason' AS reason, d->'rows' AS rows, d->'forecast_rows' AS forecast_rows,
+       d->>'window_start' AS window_start, d->>'window_end' AS window_end, d->'threshold' AS threshold,
+       (d->>'recent_mae')::float8 > 0 AS measured, d->'due' AS due
+  FROM shelfops.retrain_drift('public', 'jd') d;
+CALL shelfops_run_due_jobs();
+-- degrade the actuals of the window: the recent MAE rises far above the holdout MAE
+UPDATE shelfops.sales SET quantity = quantity + 40
+ WHERE dataset_id = 'jb' AND sale_date > date '2024-05-22';
+SELECT d->'drift' AS drift, d->>'reason' AS reason, (d->>'ratio')::float8 > 0.15 AS above, d->'due' AS due
+  FROM shelfops.retrain_drift('public', 'jd') d;
+SELECT (retraining_triggers->>'drift_detected') AS drift_detected,
+       retraining_triggers->'drift'->'rows' AS drift_rows
+  FROM shelfops.model_health WHERE model_name = 'jd';
+-- run_due_jobs evaluates it: one drift run, the figures in trigger_metadata
+CALL shelfops_run_due_jobs();
+SELECT trigger_type, status, decision,
+       (trigger_metadata->>'recent_mae')::float8 > (trigger_metadata->>'baseline_mae')::float8 * 1.15 AS figures,
+       trigger_metadata->'champion_version' AS champion_version, trigger_metadata->'sample_count' AS sample_count,
+       trigger_metadata->'drift'->>'reason' AS reason
+  FROM shelfops.model_retraining_log WHERE model_name = 'jd' ORDER BY started_at;
+-- the cooldown: still drifting (drift runs may not promote), but not due again
+SELECT d->'drift' AS drift, d->'due' AS due, d->'cooldown_until' IS NOT NULL AS cooling
+  FROM shelfops.retrain_drift('public', 'jd') d;
+CALL shelfops_run_due_jobs();
+-- once the cooldown has passed it is due again
+UPDATE shelfops.gate_policy SET drift_cooldown = '0' WHERE tenant_id = 'public' AND model_name = 'jd';
+SELECT d->'due' AS due FROM shelfops.retrain_drift('public', 'jd') d;
+-- scored shadow rows of the champion count too; a persisted forecast of the same
+-- series and date wins; the window follows the newest matched date
+INSERT INTO shelfops.shadow_predictions (model_name, champion_version, challenger_version, store_id, product_id,
+                                         forecast_origin, target_date, champion_prediction, challenger_prediction,
+                                         actual_demand, scored_at)
+SELECT 'jd', 1, 2, 'S001', 'P0001', date '2024-05-20', d, 1, 1, 1, now()
+  FROM generate_series(date '2024-05-28', date '2024-05-30', interval '1 day') d;
+SELECT d->'rows' AS rows, d->'forecast_rows' AS forecast_rows, d->'shadow_rows' AS shadow_rows,
+       d->>'window_start' AS window_start, d->>'window_end' AS window_end
+  FROM shelfops.retrain_drift('public', 'jd') d;
+DELETE FROM shelfops.shadow_predictions WHERE model_name = 'jd';
+SELECT recent_retraining_events->0->>'trigger_type' AS last_event,
+       jsonb_array_length(recent_retraining_events) AS events,
+       (champion->>'next_retrain')::timestamptz > now() + interval '23 hours' AS next_retrain_from_job
+  FROM shelfops.model_health WHERE model_name = 'jd';
+SET ROLE shelfops_app;
+SELECT retraining_triggers->>'drift_detected' AS app_sees_drift FROM shelfops.model_health WHERE model_name = 'jd';
+RESET ROLE;
 
 -- crash accounting: a running row whose backend is gone becomes crashed
 INSERT INTO shelfops.model_retraining_log (model_name, job_id, trigger_type, status, backend_pid)
