@@ -23,7 +23,7 @@ q -c "SELECT datasets, algorithm, seconds, params->>'n_estimators' AS rounds, li
              data_fingerprints->>datasets AS fingerprint, split->datasets->>'holdout_start' AS holdout_start,
              split->datasets->>'holdout_end' AS holdout_end
         FROM shelfops.benchmark_results WHERE benchmark_run_id = '$RUN' ORDER BY ordinal"
-q -tAc "SELECT jsonb_pretty(shelfops_benchmark_json('$RUN')->'results'->-1 - 'params' - 'split')"
+q -tAc "SELECT jsonb_pretty((shelfops_benchmark_json('$RUN')->'results'->-1) - 'params' - 'split')"
 
 if [ "${BENCH_COMBOS:-0}" = 1 ]; then
     say "SELECT * FROM shelfops_benchmark_combos(ARRAY['rossmann', 'walmart'])"
