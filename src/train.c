@@ -1,8 +1,11 @@
 /*
  * train.c
- *	  Owns shelfops_train(): the time-based split, the fit, the holdout scoring
- *	  with conformal intervals and a seasonal-naive reference, and the rows one
- *	  training writes (model_versions, training_runs, model_retraining_log).
+ *	  Owns shelfops_train() and the training pipeline it shares with backtests
+ *	  and benchmarks (train_evaluate): the time-based split, features, the fit
+ *	  (of one dataset, or of one model pooled over several, each on its own
+ *	  calendar), the holdout scoring with conformal intervals and a
+ *	  seasonal-naive reference; and the rows one training writes
+ *	  (model_versions, training_runs, model_retraining_log).
  *
  * The calendar of a dataset (periods 0 .. T) is split by date only:
  *
