@@ -28,7 +28,37 @@ override with_llvm := no
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
+
+# The `shelfops` command-line program (src/cli/, libpq only), built beside the
+# module by the same `make` and installed to pg_config --bindir, with a link in
+# CLI_LINKDIR so it is on the PATH.  PGXS's PROGRAM cannot share a Makefile with
+# MODULE_big (both use OBJS), hence these few rules of its own.
+CLI          = bin/shelfops
+CLI_SRCS     = $(sort $(wildcard src/cli/*.c))
+CLI_CFLAGS   = -std=gnu11 -O2 -g -Wall -Wextra -Werror -DSHELFOPS_VERSION='"$(EXTVERSION)"'
+CLI_LINKDIR ?= /usr/local/bin
+
+all: $(CLI)
+
 include $(PGXS)
+
+$(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h)
+	@mkdir -p bin
+	$(CC) $(CLI_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $(CLI_SRCS) \
+	    -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+install: install-cli
+install-cli: $(CLI)
+	$(INSTALL_PROGRAM) $(CLI) '$(DESTDIR)$(bindir)/shelfops'
+	if [ -d '$(DESTDIR)$(CLI_LINKDIR)' ]; then ln -sf '$(bindir)/shelfops' '$(DESTDIR)$(CLI_LINKDIR)/shelfops'; fi
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/shelfops'
+	if [ -L '$(DESTDIR)$(CLI_LINKDIR)/shelfops' ]; then rm -f '$(DESTDIR)$(CLI_LINKDIR)/shelfops'; fi
+clean: clean-cli
+clean-cli:
+	rm -f $(CLI)
+.PHONY: install-cli uninstall-cli clean-cli
 
 $(DATA_built): $(INSTALL_PARTS) Makefile
 	cat $(INSTALL_PARTS) > $@
