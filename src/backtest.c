@@ -177,7 +177,8 @@ backtest_version_fetch(const char *tenant_id, const char *model_name, int versio
 }
 
 /*
- * One fold: fit on targets up to origin - h, calibrate intervals on the h
+ * One fold: the training pipeline (train_evaluate) with the fold's origin and
+ * holdout h: fit on targets up to origin - h, calibrate intervals on the h
  * periods up to origin, forecast origin + 1 .. origin + h and score.  Runs in
  * a scratch context; what it keeps is copied into keep.
  */
@@ -185,86 +186,24 @@ static void
 backtest_fold(const SeriesSet *set, const ModelFamily *family, const ModelParams *params,
 			  int model_horizon, int h, int origin, MemoryContext keep, BacktestFold *out)
 {
-	int			cal_first = origin - h + 1;
-	int			train_last = cal_first - 1;
-	FeatureSpec *spec;
-	FeatureRowFilter train_filter = {.include_unknown_y = false, .series_idx = -1, .require_target_base = true};
-	FeatureMatrix *train_mat = NULL,
-			   *cal_mat = NULL;
-	ModelTrainData td = {0};
-	Model	   *model;
-	ForecastRows *cal_rows,
-			   *rows;
-	double	   *cal_pred,
-			   *pred,
-			   *lower,
-			   *upper,
-			   *naive_pred;
-	double		halfwidth;
-	char	   *metrics_text,
-			   *naive_text;
+	TrainPart	part = {0};
+	TrainResult res;
 	Jsonb	   *doc;
 
-	spec = feature_spec_build(set, model_horizon, train_last);
-	td.params = params;
-	if (!family->needs_history)
-	{
-		train_mat = features_build(spec, set, 0, train_last, &train_filter);
-		if (train_mat->nrows > INT_MAX / 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("%lld training rows are more than one model can take",
-							(long long) train_mat->nrows)));
-		td.nrows = (int) train_mat->nrows;
-		td.ncols = train_mat->nfeatures;
-		td.X = train_mat->x;
-		td.y = train_mat->y;
-		td.feature_names = (const char *const *) palloc(sizeof(char *) * spec->nfeatures);
-		for (int i = 0; i < spec->nfeatures; i++)
-			((const char **) td.feature_names)[i] = feature_name(spec, i);
-		if (params->early_stopping_rounds > 0)
-		{
-			cal_mat = features_build(spec, set, cal_first, origin, &train_filter);
-			td.nvalid = (int) cal_mat->nrows;
-			td.X_valid = cal_mat->x;
-			td.y_valid = cal_mat->y;
-		}
-	}
-	model = model_fit(family, &td);
-	if (train_mat)
-	{
-		pfree(train_mat->x);
-		if (cal_mat)
-			pfree(cal_mat->x);
-	}
-
-	/* calibration block, forecast from the period before it */
-	cal_rows = forecast_rows_range(set, cal_first, origin, cal_first - 1, false, -1);
-	cal_pred = palloc(sizeof(double) * Max(cal_rows->n, 1));
-	forecast_rows_predict(model, spec, set, cal_rows, cal_pred);
-	halfwidth = conformal_halfwidth(forecast_rows_calibrate(set, cal_rows, cal_pred),
-									BACKTEST_INTERVAL_LEVEL);
-
-	/* the fold's window */
-	rows = forecast_rows_range(set, origin + 1, origin + h, origin, false, -1);
-	pred = palloc(sizeof(double) * Max(rows->n, 1));
-	lower = palloc(sizeof(double) * Max(rows->n, 1));
-	upper = palloc(sizeof(double) * Max(rows->n, 1));
-	naive_pred = palloc(sizeof(double) * Max(rows->n, 1));
-	forecast_rows_predict(model, spec, set, rows, pred);
-	forecast_rows_intervals(set, rows, pred, halfwidth, lower, upper);
-	metrics_text = train_score_metrics(set, rows, pred, lower, upper, origin);
-	forecast_rows_predict(train_seasonal_naive(set), spec, set, rows, naive_pred);
-	naive_text = train_score_metrics(set, rows, naive_pred, NULL, NULL, origin);
+	part.set = set;
+	part.horizon = model_horizon;
+	part.holdout = h;
+	part.origin = origin;
+	train_evaluate(family, params, 1, &part, BACKTEST_INTERVAL_LEVEL, &res);
 
 	out->origin = origin;
-	out->train_end = train_last;
-	out->rows = rows->n;
-	out->metrics_text = MemoryContextStrdup(keep, metrics_text);
-	doc = text_to_jsonb(metrics_text);
+	out->train_end = part.train_last;
+	out->rows = part.hold_rows->n;
+	out->metrics_text = MemoryContextStrdup(keep, res.metrics_text);
+	doc = text_to_jsonb(res.metrics_text);
 	for (int m = 0; m < BACKTEST_NMETRICS; m++)
 		out->value[m] = metric_value(doc, backtest_metrics[m], &out->isnull[m]);
-	out->naive_wape = metric_value(text_to_jsonb(naive_text), "wape", &out->naive_wape_null);
+	out->naive_wape = metric_value(text_to_jsonb(res.naive_text), "wape", &out->naive_wape_null);
 }
 
 /* Write one backtest_results row per fold and metric; returns the run id. */

@@ -124,6 +124,13 @@ ForecastResult *
 forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
 					 bool as_of_given, double level)
 {
+	return forecast_from_origin_history(tenant_id, sm, horizon, as_of, as_of_given, level, 0);
+}
+
+ForecastResult *
+forecast_from_origin_history(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
+							 bool as_of_given, double level, int history_periods)
+{
 	ForecastResult *res = palloc0(sizeof(ForecastResult));
 	FeatureSpec *spec = feature_spec_from_jsonb(sm->feature_spec);
 	Model	   *model = model_open(sm->model_bytes);
@@ -175,7 +182,8 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 						shelfops_iso_date(data_min), shelfops_iso_date(data_max))));
 	origin_date = as_of_given ? as_of : data_max;
 	if (!model->family->needs_history)
-		from = origin_date - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);
+		from = origin_date - (DateADT) ((Max(feature_spec_history_periods(spec), history_periods) + 1) *
+										spec->period_days);
 	set = series_load_window(tenant_id, sm->dataset_id, from,
 							 Max(0, horizon - (data_max - origin_date) / spec->period_days),
 							 CurrentMemoryContext);

@@ -79,6 +79,13 @@ void
 forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *set,
 					  const ForecastRows *rows, double *out)
 {
+	forecast_rows_predict_layout(model, spec, NULL, set, rows, out);
+}
+
+void
+forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
+							 const SeriesSet *set, const ForecastRows *rows, double *out)
+{
 	const int	batch = 8192;
 
 	for (int i = 0; i < rows->n; i++)
@@ -117,7 +124,10 @@ forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *se
 	}
 	else
 	{
-		float	   *x = palloc(sizeof(float) * (Size) batch * spec->nfeatures);
+		int			ncols = layout ? layout->ncols : spec->nfeatures;
+		float	   *x = palloc(sizeof(float) * (Size) batch * ncols);
+		float	   *row = palloc(sizeof(float) * Max(spec->nfeatures, 1));
+		double	   *base = palloc(sizeof(double) * batch);
 
 		for (int start = 0; start < rows->n; start += batch)
 		{
@@ -126,18 +136,35 @@ forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *se
 
 			CHECK_FOR_INTERRUPTS();
 			for (int i = 0; i < n; i++)
-				features_row(spec, set, rows->series[start + i], rows->period[start + i],
-							 x + (Size) i * spec->nfeatures);
+			{
+				float	   *xi = x + (Size) i * ncols;
+
+				if (layout == NULL)
+					features_row(spec, set, rows->series[start + i], rows->period[start + i], xi);
+				else
+				{
+					features_row(spec, set, rows->series[start + i], rows->period[start + i], row);
+					for (int c = 0; c < ncols; c++)
+						xi[c] = get_float4_nan();
+					for (int j = 0; j < spec->nfeatures; j++)
+						xi[layout->map[j]] = row[j];
+					if (layout->source_col >= 0)
+						xi[layout->source_col] = layout->source_value;
+				}
+				base[i] = feature_target_base(spec, layout == NULL ? xi : row);
+			}
 			in.nrows = n;
-			in.ncols = spec->nfeatures;
+			in.ncols = ncols;
 			in.X = x;
 			model_predict(model, &in, out + start, NULL);
 			/* a model of y - base (the spec's target transform): add the base back */
 			if (spec->target_base >= 0)
 				for (int i = 0; i < n; i++)
-					out[start + i] += feature_target_base(spec, x + (Size) i * spec->nfeatures);
+					out[start + i] += base[i];
 		}
 		pfree(x);
+		pfree(row);
+		pfree(base);
 	}
 
 	for (int i = 0; i < rows->n; i++)

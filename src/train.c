@@ -1,8 +1,11 @@
 /*
  * train.c
- *	  Owns shelfops_train(): the time-based split, the fit, the holdout scoring
- *	  with conformal intervals and a seasonal-naive reference, and the rows one
- *	  training writes (model_versions, training_runs, model_retraining_log).
+ *	  Owns shelfops_train() and the training pipeline it shares with backtests
+ *	  and benchmarks (train_evaluate): the time-based split, features, the fit
+ *	  (of one dataset, or of one model pooled over several, each on its own
+ *	  calendar), the holdout scoring with conformal intervals and a
+ *	  seasonal-naive reference; and the rows one training writes
+ *	  (model_versions, training_runs, model_retraining_log).
  *
  * The calendar of a dataset (periods 0 .. T) is split by date only:
  *
@@ -26,6 +29,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -69,97 +73,143 @@ jsonb_text(Jsonb *jb)
  * Score forecasts against actuals with every canonical metric, replacing the
  * pooled MASE by the mean over series of (series MAE / the series' in-sample
  * seasonal-naive MAE up to scale_last): a lag-m naive over a concatenation of
- * series would compare values of different series.
+ * series would compare values of different series.  Several parts (datasets of
+ * a pooled model) are scored as one list of rows, each series on its own
+ * calendar and season; lower/upper are given for every part or for none.
  */
-char *
-train_score_metrics(const SeriesSet *set, const ForecastRows *rows, const double *forecast,
-					const double *lower, const double *upper, int scale_last)
+static char *
+score_parts(int nparts, const SeriesSet *const *sets, const ForecastRows *const *rowss,
+			const double *const *forecasts, const double *const *lowers,
+			const double *const *uppers, const int *scale_lasts)
 {
-	int			n = rows->n;
-	int			season = set->frequency == SERIES_WEEKLY ? 52 : 7;
-	double	   *actual = palloc(sizeof(double) * Max(n, 1));
+	int			n = 0,
+				k;
+	double	   *actual,
+			   *forecast,
+			   *lower = NULL,
+			   *upper = NULL;
 	double	   *cost = NULL,
 			   *price = NULL;
 	bool	   *cost_null = NULL,
 			   *price_null = NULL;
+	bool		has_cost = false,
+				has_price = false;
 	ShelfopsMetricsInput in = {0};
 	ShelfopsMetrics m;
-	double	   *series_abs = palloc0(sizeof(double) * Max(set->nseries, 1));
-	int		   *series_n = palloc0(sizeof(int) * Max(set->nseries, 1));
 	double		mase_sum = 0;
 	int			mase_n = 0;
 	StringInfoData buf;
 	char	   *metrics_text;
 
-	for (int i = 0; i < n; i++)
-		actual[i] = set->series[rows->series[i]].y[rows->period[i]];
-	if (set->has_cov[SCOV_UNIT_COST] || set->has_cov[SCOV_UNIT_PRICE])
+	for (int p = 0; p < nparts; p++)
+	{
+		n += rowss[p]->n;
+		has_cost |= sets[p]->has_cov[SCOV_UNIT_COST];
+		has_price |= sets[p]->has_cov[SCOV_UNIT_PRICE];
+	}
+	actual = palloc(sizeof(double) * Max(n, 1));
+	forecast = palloc(sizeof(double) * Max(n, 1));
+	if (lowers != NULL)
+	{
+		lower = palloc(sizeof(double) * Max(n, 1));
+		upper = palloc(sizeof(double) * Max(n, 1));
+	}
+	if (has_cost || has_price)
 	{
 		cost = palloc(sizeof(double) * Max(n, 1));
 		price = palloc(sizeof(double) * Max(n, 1));
 		cost_null = palloc(sizeof(bool) * Max(n, 1));
 		price_null = palloc(sizeof(bool) * Max(n, 1));
-		for (int i = 0; i < n; i++)
+	}
+	k = 0;
+	for (int p = 0; p < nparts; p++)
+	{
+		const SeriesSet *set = sets[p];
+		const ForecastRows *rows = rowss[p];
+
+		for (int i = 0; i < rows->n; i++, k++)
 		{
 			const Series *s = &set->series[rows->series[i]];
-			float		c = s->cov[SCOV_UNIT_COST][rows->period[i]];
-			float		p = s->cov[SCOV_UNIT_PRICE][rows->period[i]];
 
-			cost_null[i] = isnan(c);
-			cost[i] = cost_null[i] ? 0 : c;
-			price_null[i] = isnan(p);
-			price[i] = price_null[i] ? 0 : p;
+			actual[k] = s->y[rows->period[i]];
+			forecast[k] = forecasts[p][i];
+			if (lower)
+			{
+				lower[k] = lowers[p][i];
+				upper[k] = uppers[p][i];
+			}
+			if (cost)
+			{
+				float		c = set->has_cov[SCOV_UNIT_COST] ? s->cov[SCOV_UNIT_COST][rows->period[i]] : NAN;
+				float		pr = set->has_cov[SCOV_UNIT_PRICE] ? s->cov[SCOV_UNIT_PRICE][rows->period[i]] : NAN;
+
+				cost_null[k] = isnan(c);
+				cost[k] = cost_null[k] ? 0 : c;
+				price_null[k] = isnan(pr);
+				price[k] = price_null[k] ? 0 : pr;
+			}
 		}
 	}
 	in.n = n;
 	in.actual = actual;
 	in.forecast = forecast;
-	if (set->has_cov[SCOV_UNIT_COST])
+	if (has_cost)
 	{
 		in.unit_cost.values = cost;
 		in.unit_cost.isnull = cost_null;
 	}
-	if (set->has_cov[SCOV_UNIT_PRICE])
+	if (has_price)
 	{
 		in.unit_price.values = price;
 		in.unit_price.isnull = price_null;
 	}
 	in.lower = lower;
 	in.upper = upper;
-	in.season = season;
+	in.season = sets[0]->frequency == SERIES_WEEKLY ? 52 : 7;	/* replaced below */
 	shelfops_metrics_compute(&in, &m);
 
-	for (int i = 0; i < n; i++)
+	for (int p = 0; p < nparts; p++)
 	{
-		series_abs[rows->series[i]] += fabs(actual[i] - forecast[i]);
-		series_n[rows->series[i]]++;
-	}
-	for (int s = 0; s < set->nseries; s++)
-	{
-		const double *y = set->series[s].y;
-		double		naive = 0;
-		int			nn = 0;
-		bool		isnull;
-		double		v;
+		const SeriesSet *set = sets[p];
+		const ForecastRows *rows = rowss[p];
+		int			season = set->frequency == SERIES_WEEKLY ? 52 : 7;
+		double	   *series_abs = palloc0(sizeof(double) * Max(set->nseries, 1));
+		int		   *series_n = palloc0(sizeof(int) * Max(set->nseries, 1));
 
-		if (series_n[s] == 0)
-			continue;
-		for (int t = season; t <= scale_last; t++)
+		for (int i = 0; i < rows->n; i++)
 		{
-			if (!isnan(y[t]) && !isnan(y[t - season]))
+			series_abs[rows->series[i]] += fabs(set->series[rows->series[i]].y[rows->period[i]] - forecasts[p][i]);
+			series_n[rows->series[i]]++;
+		}
+		for (int s = 0; s < set->nseries; s++)
+		{
+			const double *y = set->series[s].y;
+			double		naive = 0;
+			int			nn = 0;
+			bool		isnull;
+			double		v;
+
+			if (series_n[s] == 0)
+				continue;
+			for (int t = season; t <= scale_lasts[p]; t++)
 			{
-				naive += fabs(y[t] - y[t - season]);
-				nn++;
+				if (!isnan(y[t]) && !isnan(y[t - season]))
+				{
+					naive += fabs(y[t] - y[t - season]);
+					nn++;
+				}
+			}
+			if (nn == 0)
+				continue;
+			v = shelfops_mase_scaled(series_abs[s] / series_n[s], naive / nn, &isnull);
+			if (!isnull)
+			{
+				mase_sum += v;
+				mase_n++;
 			}
 		}
-		if (nn == 0)
-			continue;
-		v = shelfops_mase_scaled(series_abs[s] / series_n[s], naive / nn, &isnull);
-		if (!isnull)
-		{
-			mase_sum += v;
-			mase_n++;
-		}
+		pfree(series_abs);
+		pfree(series_n);
 	}
 	m.mase.isnull = (mase_n == 0);
 	m.mase.value = mase_n > 0 ? mase_sum / mase_n : 0;
@@ -170,9 +220,16 @@ train_score_metrics(const SeriesSet *set, const ForecastRows *rows, const double
 	appendBinaryStringInfo(&buf, metrics_text, strlen(metrics_text) - 1);
 	appendStringInfo(&buf, ", \"rows\": %d, \"mase_series\": %d}", n, mase_n);
 	pfree(actual);
-	pfree(series_abs);
-	pfree(series_n);
+	pfree(forecast);
 	return buf.data;
+}
+
+char *
+train_score_metrics(const SeriesSet *set, const ForecastRows *rows, const double *forecast,
+					const double *lower, const double *upper, int scale_last)
+{
+	return score_parts(1, &set, &rows, &forecast, lower ? &lower : NULL, upper ? &upper : NULL,
+					   &scale_last);
 }
 
 /* Fit a seasonal-naive model (nothing to learn) for the dataset's calendar. */
@@ -188,19 +245,295 @@ train_seasonal_naive(const SeriesSet *set)
 	return model_fit(naive, &td);
 }
 
+void
+train_check_split(const TrainPart *part)
+{
+	const SeriesSet *set = part->set;
+	int			train_last = part->origin - part->holdout;
+
+	if (train_last < part->horizon + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("dataset \"%s\" has %d %s periods, too few to train with horizon %d and holdout %d",
+						set->dataset_id, set->ndata_periods, series_frequency_name(set->frequency),
+						part->horizon, part->holdout),
+				 errdetail("Training needs more than horizon + 2 x holdout + 1 = %d periods: a holdout, a calibration block of the same length before it, and training targets with at least one horizon of history.",
+						   part->horizon + 2 * part->holdout + 1)));
+}
+
+/* Training rows of every part, each part's columns placed by its layout. */
+static FeatureMatrix *
+pool_matrices(int nparts, TrainPart *parts, FeatureMatrix **mats, int ncols)
+{
+	FeatureMatrix *pool = palloc0(sizeof(FeatureMatrix));
+	int64		r = 0;
+
+	pool->nfeatures = ncols;
+	for (int p = 0; p < nparts; p++)
+		pool->nrows += mats[p]->nrows;
+	if (pool->nrows > INT_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%lld training rows are more than one model can take", (long long) pool->nrows)));
+	pool->x = palloc_extended(sizeof(float) * (Size) Max(pool->nrows, 1) * ncols, MCXT_ALLOC_HUGE);
+	pool->y = palloc(sizeof(float) * (Size) Max(pool->nrows, 1));
+	for (int p = 0; p < nparts; p++)
+	{
+		const FeatureLayout *lay = parts[p].layout;
+		const FeatureMatrix *m = mats[p];
+
+		for (int64 i = 0; i < m->nrows; i++, r++)
+		{
+			float	   *dst = pool->x + (Size) r * ncols;
+			const float *src = m->x + (Size) i * m->nfeatures;
+
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			for (int c = 0; c < ncols; c++)
+				dst[c] = get_float4_nan();
+			for (int j = 0; j < m->nfeatures; j++)
+				dst[lay->map[j]] = src[j];
+			dst[lay->source_col] = lay->source_value;
+			pool->y[r] = m->y[i];
+		}
+		pfree(m->x);
+	}
+	return pool;
+}
+
+void
+train_evaluate(const ModelFamily *family, const ModelParams *params, int nparts, TrainPart *parts,
+			   double interval_level, TrainResult *out)
+{
+	TimestampTz phase;
+	FeatureRowFilter train_filter = {.include_unknown_y = false, .series_idx = -1, .require_target_base = true};
+	FeatureMatrix **train_mats = palloc0(sizeof(FeatureMatrix *) * nparts);
+	FeatureMatrix **cal_mats = palloc0(sizeof(FeatureMatrix *) * nparts);
+	FeatureMatrix *train_mat = NULL,
+			   *cal_mat = NULL;
+	ModelTrainData td = {0};
+	const char **names = NULL;
+	int			ncols = 0;
+	bool		with_valid = !family->needs_history && params->early_stopping_rounds > 0;
+
+	if (nparts < 1 || (nparts > 1 && family->needs_history))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot be trained on %d datasets at once", family->name, nparts),
+				 errdetail("Only matrix models (xgboost) pool rows of several datasets into one model.")));
+	memset(out, 0, sizeof(TrainResult));
+
+	/* features */
+	progress_phase(PROGRESS_FEATURES);
+	phase = GetCurrentTimestamp();
+	for (int p = 0; p < nparts; p++)
+	{
+		TrainPart  *part = &parts[p];
+
+		train_check_split(part);
+		part->cal_first = part->origin - part->holdout + 1;
+		part->train_last = part->cal_first - 1;
+		if (part->spec == NULL)
+			part->spec = feature_spec_build(part->set, part->horizon, part->train_last);
+		part->layout = NULL;
+		if (family->needs_history)
+			continue;
+		train_mats[p] = part->train_mat ? part->train_mat :
+			features_build(part->spec, part->set, 0, part->train_last, &train_filter);
+		part->train_rows = train_mats[p]->nrows;
+		part->skipped_closed = train_mats[p]->skipped_closed;
+		out->train_rows += part->train_rows;
+		if (with_valid)
+			cal_mats[p] = features_build(part->spec, part->set, part->cal_first, part->origin, &train_filter);
+	}
+	if (!family->needs_history)
+	{
+		if (nparts == 1)
+		{
+			const FeatureSpec *spec = parts[0].spec;
+
+			train_mat = train_mats[0];
+			cal_mat = cal_mats[0];
+			ncols = spec->nfeatures;
+			names = palloc(sizeof(char *) * Max(ncols, 1));
+			for (int i = 0; i < ncols; i++)
+				names[i] = feature_name(spec, i);
+		}
+		else
+		{
+			/* the union of the parts' columns by name, in first-seen order, then "source" */
+			int			cap = 1;
+
+			for (int p = 0; p < nparts; p++)
+				cap += parts[p].spec->nfeatures;
+			names = palloc(sizeof(char *) * cap);
+			for (int p = 0; p < nparts; p++)
+			{
+				const FeatureSpec *spec = parts[p].spec;
+				FeatureLayout *lay = palloc0(sizeof(FeatureLayout));
+
+				lay->map = palloc(sizeof(int) * Max(spec->nfeatures, 1));
+				for (int j = 0; j < spec->nfeatures; j++)
+				{
+					int			c;
+
+					for (c = 0; c < ncols; c++)
+						if (strcmp(names[c], feature_name(spec, j)) == 0)
+							break;
+					if (c == ncols)
+						names[ncols++] = feature_name(spec, j);
+					lay->map[j] = c;
+				}
+				lay->source_value = (float) p;
+				parts[p].layout = lay;
+			}
+			names[ncols++] = "source";
+			for (int p = 0; p < nparts; p++)
+			{
+				parts[p].layout->ncols = ncols;
+				parts[p].layout->source_col = ncols - 1;
+			}
+			train_mat = pool_matrices(nparts, parts, train_mats, ncols);
+			if (with_valid)
+				cal_mat = pool_matrices(nparts, parts, cal_mats, ncols);
+		}
+		if (train_mat->nrows > INT_MAX / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%lld training rows are more than one model can take",
+							(long long) train_mat->nrows)));
+		td.nrows = (int) train_mat->nrows;
+		td.ncols = ncols;
+		td.X = train_mat->x;
+		td.y = train_mat->y;
+		td.feature_names = names;
+		progress_rows(train_mat->nrows, -1);
+		if (cal_mat)
+		{
+			td.nvalid = (int) cal_mat->nrows;
+			td.X_valid = cal_mat->x;
+			td.y_valid = cal_mat->y;
+		}
+	}
+	td.params = params;
+	out->t_features = train_seconds_since(phase);
+
+	/* fit */
+	progress_phase(PROGRESS_FIT);
+	td.progress = progress_rounds;
+	phase = GetCurrentTimestamp();
+	out->model = model_fit(family, &td);
+	out->t_fit = train_seconds_since(phase);
+	if (train_mat)
+	{
+		/* the matrices are the largest allocations: give them back before scoring */
+		pfree(train_mat->x);
+		if (cal_mat)
+			pfree(cal_mat->x);
+	}
+
+	/* per part: calibration block, then the window, both forecast from the period before them */
+	progress_phase(PROGRESS_SCORE);
+	phase = GetCurrentTimestamp();
+	{
+		const SeriesSet **sets = palloc(sizeof(SeriesSet *) * nparts);
+		const ForecastRows **rows = palloc(sizeof(ForecastRows *) * nparts);
+		const double **preds = palloc(sizeof(double *) * nparts);
+		const double **naives = palloc(sizeof(double *) * nparts);
+		const double **lowers = palloc(sizeof(double *) * nparts);
+		const double **uppers = palloc(sizeof(double *) * nparts);
+		int		   *scale_last = palloc(sizeof(int) * nparts);
+
+		for (int p = 0; p < nparts; p++)
+		{
+			TrainPart  *part = &parts[p];
+			const SeriesSet *set = part->set;
+			double	   *cal_pred,
+					   *naive_pred;
+			ForecastRows *hr;
+
+			part->cal_rows = forecast_rows_range(set, part->cal_first, part->origin, part->cal_first - 1, false, -1);
+			cal_pred = palloc(sizeof(double) * Max(part->cal_rows->n, 1));
+			forecast_rows_predict_layout(out->model, part->spec, part->layout, set, part->cal_rows, cal_pred);
+			part->calibration = forecast_rows_calibrate(set, part->cal_rows, cal_pred);
+			part->halfwidth = conformal_halfwidth(part->calibration, interval_level);
+			pfree(cal_pred);
+
+			hr = forecast_rows_range(set, part->origin + 1, part->origin + part->holdout, part->origin, false, -1);
+			if (hr->n == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+						 errmsg("the holdout of dataset \"%s\" has no observed rows", set->dataset_id)));
+			part->hold_rows = hr;
+			part->hold_pred = palloc(sizeof(double) * hr->n);
+			part->lower = palloc(sizeof(double) * hr->n);
+			part->upper = palloc(sizeof(double) * hr->n);
+			naive_pred = palloc(sizeof(double) * hr->n);
+			forecast_rows_predict_layout(out->model, part->spec, part->layout, set, hr, part->hold_pred);
+			forecast_rows_intervals(set, hr, part->hold_pred, part->halfwidth, part->lower, part->upper);
+			part->metrics_text = train_score_metrics(set, hr, part->hold_pred, part->lower, part->upper,
+													 part->origin);
+			forecast_rows_predict(train_seasonal_naive(set), part->spec, set, hr, naive_pred);
+			part->naive_text = train_score_metrics(set, hr, naive_pred, NULL, NULL, part->origin);
+
+			out->cal_rows += part->cal_rows->n;
+			out->hold_rows += hr->n;
+			sets[p] = set;
+			rows[p] = hr;
+			preds[p] = part->hold_pred;
+			naives[p] = naive_pred;
+			lowers[p] = part->lower;
+			uppers[p] = part->upper;
+			scale_last[p] = part->origin;
+		}
+		progress_rows(-1, out->hold_rows);
+		if (nparts == 1)
+		{
+			out->metrics_text = parts[0].metrics_text;
+			out->naive_text = parts[0].naive_text;
+		}
+		else
+		{
+			out->metrics_text = score_parts(nparts, sets, rows, preds, lowers, uppers, scale_last);
+			out->naive_text = score_parts(nparts, sets, rows, naives, NULL, NULL, scale_last);
+		}
+	}
+	out->t_score = train_seconds_since(phase);
+}
+
+static int
+check_range(const int *given, const char *name, int dflt, int lo, int hi)
+{
+	if (given == NULL)
+		return dflt;
+	if (*given < lo || *given > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between %d and %d, got %d", name, lo, hi, *given)));
+	return *given;
+}
+
 int
 train_int_arg(FunctionCallInfo fcinfo, int argno, const char *name, int dflt, int lo, int hi)
 {
-	int			v;
-
 	if (PG_ARGISNULL(argno))
 		return dflt;
-	v = PG_GETARG_INT32(argno);
-	if (v < lo || v > hi)
+	return check_range(&(int) {PG_GETARG_INT32(argno)}, name, dflt, lo, hi);
+}
+
+void
+train_resolve_horizon(const SeriesSet *set, const int *horizon_arg, const int *holdout_arg,
+					  int *horizon, int *holdout)
+{
+	*horizon = check_range(horizon_arg, "horizon", set->frequency == SERIES_WEEKLY ? 8 : 14,
+						   1, FEATURE_MAX_HORIZON);
+	*holdout = check_range(holdout_arg, "holdout", *horizon, 1, FEATURE_MAX_HORIZON);
+	if (*holdout > *horizon)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be between %d and %d, got %d", name, lo, hi, v)));
-	return v;
+				 errmsg("holdout (%d) must not exceed horizon (%d)", *holdout, *horizon),
+				 errdetail("The holdout is forecast from one origin, so each of its periods must be within the horizon."),
+				 errhint("Use shelfops_backtest for evaluations over longer windows.")));
 }
 
 Datum
@@ -224,26 +557,25 @@ objective_of(const Model *model)
 }
 
 void
-train_split(const SeriesSet *set, const char *dataset_id, int horizon, int holdout, TrainSplit *split)
+train_split(const SeriesSet *set, int horizon, int holdout, TrainSplit *split)
 {
+	TrainPart	part = {0};
+
 	if (holdout > horizon)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("holdout (%d) must not exceed horizon (%d)", holdout, horizon),
 				 errdetail("The holdout is forecast from one origin, so each of its periods must be within the horizon."),
 				 errhint("Use shelfops_backtest for evaluations over longer windows.")));
+	part.set = set;
+	part.horizon = horizon;
+	part.holdout = holdout;
+	part.origin = set->ndata_periods - 1 - holdout;
+	train_check_split(&part);
 	split->T = set->ndata_periods - 1;
-	split->origin = split->T - holdout;
-	split->cal_first = split->origin - holdout + 1;
+	split->origin = part.origin;
+	split->cal_first = part.origin - holdout + 1;
 	split->train_last = split->cal_first - 1;
-	if (split->train_last < horizon + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("dataset \"%s\" has %d %s periods, too few to train with horizon %d and holdout %d",
-						dataset_id, set->ndata_periods, series_frequency_name(set->frequency),
-						horizon, holdout),
-				 errdetail("Training needs more than horizon + 2 x holdout + 1 = %d periods: a holdout, a calibration block of the same length before it, and training targets with at least one horizon of history.",
-						   horizon + 2 * holdout + 1)));
 }
 
 char *
@@ -259,32 +591,21 @@ train_run(TrainJob *job)
 	int			holdout = job->holdout;
 	int			T = job->split.T;
 	int			origin = job->split.origin;
-	int			cal_first = job->split.cal_first;
-	int			train_last = job->split.train_last;
+	int			train_last;
 	ModelParams params = job->params;
-	TimestampTz phase;
-	FeatureSpec *spec = job->spec;
-	FeatureRowFilter train_filter = {.include_unknown_y = false, .series_idx = -1, .require_target_base = true};
-	FeatureMatrix *train_mat = job->train_mat,
-			   *cal_mat = NULL;
-	ModelTrainData td = {0};
-	Model	   *model,
-			   *naive;
+	TrainPart	part = {0};
+	TrainResult res;
+	FeatureSpec *spec;
+	Model	   *model;
 	ForecastRows *cal_rows,
 			   *hold_rows;
-	double	   *cal_pred,
-			   *hold_pred,
-			   *naive_pred,
-			   *lower,
-			   *upper;
 	Jsonb	   *calibration;
-	double		halfwidth;
 	char	   *metrics_text,
 			   *naive_text,
 			   *importance = NULL;
 	bytea	   *envelope;
 	char	   *model_sha;
-	double		t_features = job->t_features,
+	double		t_features,
 				t_fit,
 				t_score;
 	int			version;
@@ -295,81 +616,28 @@ train_run(TrainJob *job)
 	char	   *params_text,
 			   *spec_text,
 			   *lineage_text;
-	MemoryContext callercxt;
+	MemoryContext callercxt = CurrentMemoryContext;
 
-	/* features and fit */
-	progress_phase(PROGRESS_FEATURES);
-	phase = GetCurrentTimestamp();
-	if (spec == NULL)
-		spec = feature_spec_build(set, horizon, train_last);
-	td.params = &params;
-	if (!family->needs_history)
-	{
-		if (train_mat == NULL)
-			train_mat = features_build(spec, set, 0, train_last, &train_filter);
-		if (train_mat->nrows > INT_MAX / 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("%lld training rows are more than one model can take",
-							(long long) train_mat->nrows)));
-		td.nrows = (int) train_mat->nrows;
-		td.ncols = train_mat->nfeatures;
-		td.X = train_mat->x;
-		td.y = train_mat->y;
-		progress_rows(train_mat->nrows, -1);
-		td.feature_names = (const char *const *) palloc(sizeof(char *) * spec->nfeatures);
-		for (int i = 0; i < spec->nfeatures; i++)
-			((const char **) td.feature_names)[i] = feature_name(spec, i);
-		if (params.early_stopping_rounds > 0)
-		{
-			cal_mat = features_build(spec, set, cal_first, origin, &train_filter);
-			td.nvalid = (int) cal_mat->nrows;
-			td.X_valid = cal_mat->x;
-			td.y_valid = cal_mat->y;
-		}
-		t_features += train_seconds_since(phase);
-	}
-	progress_phase(PROGRESS_FIT);
-	td.progress = progress_rounds;
-	phase = GetCurrentTimestamp();
-	model = model_fit(family, &td);
-	t_fit = train_seconds_since(phase);
-	if (train_mat)
-	{
-		/* the matrices are the largest allocations: give them back before scoring */
-		pfree(train_mat->x);
-		train_mat->x = NULL;
-		if (cal_mat)
-			pfree(cal_mat->x);
-	}
+	part.set = set;
+	part.horizon = horizon;
+	part.holdout = holdout;
+	part.origin = origin;
+	part.spec = job->spec;
+	part.train_mat = job->train_mat;
 
-	/* calibration block: forecast from the period before it, like the holdout */
-	progress_phase(PROGRESS_SCORE);
-	phase = GetCurrentTimestamp();
-	cal_rows = forecast_rows_range(set, cal_first, origin, cal_first - 1, false, -1);
-	cal_pred = palloc(sizeof(double) * Max(cal_rows->n, 1));
-	forecast_rows_predict(model, spec, set, cal_rows, cal_pred);
-	calibration = forecast_rows_calibrate(set, cal_rows, cal_pred);
-	halfwidth = conformal_halfwidth(calibration, TRAIN_INTERVAL_LEVEL);
-
-	/* holdout */
-	hold_rows = forecast_rows_range(set, origin + 1, T, origin, false, -1);
-	if (hold_rows->n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the holdout of dataset \"%s\" has no observed rows", dataset_id)));
-	progress_rows(-1, hold_rows->n);
-	hold_pred = palloc(sizeof(double) * hold_rows->n);
-	lower = palloc(sizeof(double) * hold_rows->n);
-	upper = palloc(sizeof(double) * hold_rows->n);
-	naive_pred = palloc(sizeof(double) * hold_rows->n);
-	forecast_rows_predict(model, spec, set, hold_rows, hold_pred);
-	forecast_rows_intervals(set, hold_rows, hold_pred, halfwidth, lower, upper);
-	metrics_text = train_score_metrics(set, hold_rows, hold_pred, lower, upper, origin);
-	naive = train_seasonal_naive(set);
-	forecast_rows_predict(naive, spec, set, hold_rows, naive_pred);
-	naive_text = train_score_metrics(set, hold_rows, naive_pred, NULL, NULL, origin);
-	t_score = train_seconds_since(phase);
+	/* features, fit, calibration and holdout scoring */
+	train_evaluate(family, &params, 1, &part, TRAIN_INTERVAL_LEVEL, &res);
+	model = res.model;
+	spec = part.spec;
+	train_last = part.train_last;
+	cal_rows = part.cal_rows;
+	hold_rows = part.hold_rows;
+	calibration = part.calibration;
+	metrics_text = res.metrics_text;
+	naive_text = res.naive_text;
+	t_features = job->t_features + res.t_features;
+	t_fit = res.t_fit;
+	t_score = res.t_score;
 
 	/* the model and what travels with it */
 	progress_phase(PROGRESS_WRITE);
@@ -402,7 +670,6 @@ train_run(TrainJob *job)
 	lineage_text = buf.data;
 
 	/* write: version, run, model row, log row */
-	callercxt = CurrentMemoryContext;
 	SPI_connect();
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, TEXTOID};
@@ -432,8 +699,8 @@ train_run(TrainJob *job)
 			appendStringInfo(&counts, "{\"sales_rows\": %lld, \"series\": %d, \"periods\": %d, "
 							 "\"train\": %lld, \"calibration\": %d, \"holdout\": %d, \"closed_skipped\": %lld}",
 							 (long long) set->nrows, set->nseries, set->ndata_periods,
-							 (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
-							 (long long) (train_mat ? train_mat->skipped_closed : 0));
+							 (long long) part.train_rows, cal_rows->n, hold_rows->n,
+							 (long long) part.skipped_closed);
 			initStringInfo(&libs);
 			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"0.1.0\"}",
 							 model_xgboost_version(), PG_VERSION);
@@ -500,7 +767,7 @@ train_run(TrainJob *job)
 			values[13] = DateADTGetDatum(series_period_date(set, train_last));
 			values[14] = DateADTGetDatum(series_period_date(set, origin + 1));
 			values[15] = DateADTGetDatum(series_period_date(set, T));
-			values[16] = Int64GetDatum(train_mat ? train_mat->nrows : 0);
+			values[16] = Int64GetDatum(part.train_rows);
 			values[17] = Int64GetDatum(hold_rows->n);
 			values[18] = CStringGetTextDatum(set->fingerprint);
 			values[19] = PointerGetDatum(envelope);
@@ -552,7 +819,7 @@ train_run(TrainJob *job)
 					 "\"seconds\": {\"read\": %.3f, \"features\": %.3f, \"fit\": %.3f, \"score\": %.3f, \"total\": %.3f}}",
 					 model_name, version, dataset_id, family->name, horizon, holdout,
 					 shelfops_iso_date(series_period_date(set, origin + 1)), shelfops_iso_date(series_period_date(set, T)),
-					 run_id, (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
+					 run_id, (long long) part.train_rows, cal_rows->n, hold_rows->n,
 					 metrics_text, naive_text, job->t_read, t_features, t_fit, t_score, train_seconds_since(job->started_at));
 	job->version = version;
 	job->run_id = run_id;
@@ -570,7 +837,6 @@ shelfops_train(PG_FUNCTION_ARGS)
 	char	   *tenant_id = shelfops_tenant_arg(fcinfo, 7);
 	MemoryContext cxt,
 				oldcxt;
-	bool		weekly;
 	bool		trigger_ok = false;
 	TrainJob	job = {0};
 	char	   *result;
@@ -600,11 +866,11 @@ shelfops_train(PG_FUNCTION_ARGS)
 	phase = GetCurrentTimestamp();
 	job.set = series_load(tenant_id, dataset_id, cxt);
 	job.t_read = train_seconds_since(phase);
-	weekly = job.set->frequency == SERIES_WEEKLY;
-	job.horizon = train_int_arg(fcinfo, 4, "horizon", weekly ? 8 : 14, 1, FEATURE_MAX_HORIZON);
-	job.holdout = train_int_arg(fcinfo, 5, "holdout", job.horizon, 1, FEATURE_MAX_HORIZON);
-	params_from_jsonb(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), job.family->kind, weekly, &job.params);
-	train_split(job.set, dataset_id, job.horizon, job.holdout, &job.split);
+	train_resolve_horizon(job.set, PG_ARGISNULL(4) ? NULL : &(int) {PG_GETARG_INT32(4)},
+						  PG_ARGISNULL(5) ? NULL : &(int) {PG_GETARG_INT32(5)}, &job.horizon, &job.holdout);
+	params_from_jsonb(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), job.family->kind,
+					  job.set->frequency == SERIES_WEEKLY, &job.params);
+	train_split(job.set, job.horizon, job.holdout, &job.split);
 
 	job.tenant_id = tenant_id;
 	job.dataset_id = dataset_id;

@@ -676,7 +676,7 @@ shelfops_tune(PG_FUNCTION_ARGS)
 		}
 	}
 
-	train_split(set, dataset_id, job.horizon, job.holdout, &job.split);
+	train_split(set, job.horizon, job.holdout, &job.split);
 	folds = palloc(sizeof(Fold) * nfolds);
 	for (int k = 0; k < nfolds; k++)
 	{

@@ -47,6 +47,7 @@ GRANT INSERT ON shelfops.model_versions TO shelfops_analyst;
 GRANT INSERT, UPDATE ON shelfops.training_runs TO shelfops_analyst;
 GRANT INSERT ON shelfops.model_retraining_log TO shelfops_analyst;
 GRANT INSERT ON shelfops.backtest_results TO shelfops_analyst;
+GRANT INSERT ON shelfops.benchmark_results TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.shadow_predictions TO shelfops_analyst;
 GRANT INSERT, UPDATE, DELETE ON shelfops.forecasts TO shelfops_analyst;
 GRANT INSERT ON shelfops.model_experiments TO shelfops_analyst;
@@ -132,6 +133,9 @@ BEGIN
                 ('shelfops_train',                'shelfops_analyst'),
                 ('shelfops_tune',                 'shelfops_analyst'),  -- tuning (52_tune.sql)
                 ('shelfops_backtest',             'shelfops_analyst'),
+                ('shelfops_benchmark',            'shelfops_analyst'),  -- benchmarks (67_benchmark.sql)
+                ('shelfops_benchmark_combos',     'shelfops_analyst'),
+                ('_benchmark_run',                'shelfops_analyst'),
                 ('shelfops_forecast',             'shelfops_analyst'),
                 ('shelfops_score_shadow',         'shelfops_analyst'),
                 ('_shadow_evidence',              'shelfops_analyst'),

@@ -51,4 +51,12 @@ extern ForecastResult *forecast_from_origin(const char *tenant_id, const StoredM
 											int horizon, DateADT as_of, bool as_of_given,
 											double level);
 
+/*
+ * As forecast_from_origin, with at least history_periods periods before the
+ * origin loaded into the result's set (plots show them).
+ */
+extern ForecastResult *forecast_from_origin_history(const char *tenant_id, const StoredModel *sm,
+													int horizon, DateADT as_of, bool as_of_given,
+													double level, int history_periods);
+
 #endif							/* SHELFOPS_FORECAST_H */

@@ -42,6 +42,25 @@ extern void forecast_rows_predict(Model *model, const FeatureSpec *spec, const S
 								  const ForecastRows *rows, double *out);
 
 /*
+ * Where a spec's columns sit in a wider model matrix: a model pooled over
+ * several datasets (train.c) sees the union of their feature columns, by name,
+ * plus a source column.  Column spec column j goes to model column map[j];
+ * every other column is NaN, except source_col (>= 0) which holds source_value.
+ */
+typedef struct FeatureLayout
+{
+	int			ncols;			/* model columns */
+	int		   *map;			/* [spec->nfeatures] */
+	int			source_col;		/* -1: none */
+	float		source_value;
+} FeatureLayout;
+
+/* forecast_rows_predict for a model fitted on a layout (NULL: the spec's own columns). */
+extern void forecast_rows_predict_layout(Model *model, const FeatureSpec *spec,
+										 const FeatureLayout *layout, const SeriesSet *set,
+										 const ForecastRows *rows, double *out);
+
+/*
  * Split-conformal calibration: from absolute residuals of a block the model did
  * not train on, the quantiles of |y - yhat| at levels 0.50 .. 0.99 (step 0.01),
  * with the finite-sample correction ceil((n + 1) * level) / n.

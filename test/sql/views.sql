@@ -221,8 +221,12 @@ SELECT count(*) AS leaked FROM shelfops.model_history WHERE promotion_block_reas
 
 -- a caller's condition cannot see other tenants' rows before the tenant filter
 -- (security_barrier): the notice fires for this tenant's models only
+-- (what it sees is recorded in a table and printed sorted: the scan order of the heap
+-- depends on the free space earlier tests left behind)
+CREATE TABLE public.regress_views_peeked (v text);
+GRANT INSERT ON public.regress_views_peeked TO PUBLIC;
 CREATE FUNCTION public.regress_views_peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
-BEGIN RAISE NOTICE 'peek %', $1; RETURN true; END $$;
+BEGIN INSERT INTO public.regress_views_peeked VALUES ($1); RETURN true; END $$;
 
 CREATE ROLE regress_views_app;
 CREATE ROLE regress_views_analyst;
@@ -237,6 +241,9 @@ SET ROLE regress_views_app;
 SELECT model_name, version, status FROM shelfops.model_history ORDER BY 1, 2;
 SELECT model_name, champion->>'version' AS champion, models_count FROM shelfops.model_health ORDER BY 1;
 SELECT count(*) FROM shelfops.model_history WHERE regress_views_peek(tenant_id || '/' || model_name);
+RESET ROLE;
+SELECT v AS peeked FROM public.regress_views_peeked ORDER BY v;
+SET ROLE regress_views_app;
 -- the tables themselves stay closed to the app role
 SELECT count(*) FROM shelfops.model_versions;
 SELECT count(*) FROM shelfops.backtest_results;
@@ -258,5 +265,6 @@ SELECT count(*) AS history_rows FROM shelfops.model_history;
 RESET ROLE;
 
 DROP FUNCTION public.regress_views_peek(text);
+DROP TABLE public.regress_views_peeked;
 DROP ROLE regress_views_app;
 DROP ROLE regress_views_analyst;
