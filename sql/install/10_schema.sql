@@ -84,7 +84,6 @@ CREATE TABLE shelfops.sales (
     customers          integer,                     -- Rossmann: known only after the fact, never a feature
     returns_adjustment float8,                      -- Walmart: min(net sales, 0)
     is_return_week     boolean,
-    PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date),
     FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
 ) PARTITION BY RANGE (tenant_id COLLATE "C", dataset_id COLLATE "C");
 COMMENT ON TABLE shelfops.sales IS
@@ -97,8 +96,18 @@ COMMENT ON TABLE shelfops.sales IS
 -- time, owned by the extension's owner, with no grants and forced row-level
 -- security; they are not members of the extension, so pg_dump dumps them whole.
 -- Rows written by plain INSERT for a dataset that has no partition of its own land
--- here, under the same primary key.
-CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales DEFAULT;
+-- here.
+--
+-- The primary key (tenant_id, dataset_id, store_id, product_id, sale_date) is
+-- declared on every partition, not on the parent: a (tenant, dataset) lives in
+-- exactly one partition, so the partitions' keys together make it unique over the
+-- whole table.  A key on the parent would be recreated by CREATE EXTENSION before
+-- pg_restore attaches the dumped partitions, give each of them the key at ATTACH,
+-- and make the dump's own ADD CONSTRAINT of that key fail ("multiple primary
+-- keys"): the parent carries no index at all, so a restore is clean.
+CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales (
+    PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date)
+) DEFAULT;
 COMMENT ON TABLE shelfops.sales_default IS
   'Sales rows of datasets without a partition of their own (rows inserted by SQL, not by a loader)';
 
