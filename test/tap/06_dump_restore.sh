@@ -29,10 +29,10 @@ SET client_min_messages = warning;
 CREATE EXTENSION shelfops;
 -- tenant public: synthetic data, a real-layout file, rows inserted by SQL
 SELECT shelfops_generate_synthetic('syn', 2, 3, 200, 11) ->> 'rows';
-SELECT shelfops_load_dataset('ross', :'fx' || '/rossmann_good', 'rossmann') ->> 'rows_loaded';
-SELECT shelfops_load_dataset('ross_bad', :'fx' || '/rossmann_some_bad') ->> 'rows_loaded';
-SELECT shelfops_load_dataset('wal', :'fx' || '/walmart_good') ->> 'rows_loaded';
-SELECT shelfops_load_dataset('fav', :'fx' || '/favorita_layout') ->> 'rows_loaded';
+SELECT shelfops_load_dataset('ross', :'fx' || '/rossmann_good', 'rossmann') ->> 'rows_written';
+SELECT shelfops_load_dataset('ross_bad', :'fx' || '/rossmann_some_bad') ->> 'rows_written';
+SELECT shelfops_load_dataset('wal', :'fx' || '/walmart_good') ->> 'rows_written';
+SELECT shelfops_load_dataset('fav', :'fx' || '/favorita_layout') ->> 'rows_written';
 INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain) VALUES ('by_sql', 'generic', 'daily', 'x');
 INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
 SELECT 'by_sql', 's1', 'p1', d::date, 3 FROM generate_series('2024-01-01'::date, '2024-01-20', '1 day') d;
@@ -138,7 +138,7 @@ out=$(q "$DST" "CALL shelfops_retrain('m', 'public', 'manual')" && q "$DST" "SEL
     || echo "not ok 9 - job log: $out"
 
 # loads replace restored partitions and add new ones
-out=$(q "$DST" "SELECT (shelfops_generate_synthetic('syn', 2, 3, 210, 11) ->> 'rows') || ' ' || (shelfops_load_dataset('ross2', '$FX/rossmann_good', 'rossmann') ->> 'rows_loaded')")
+out=$(q "$DST" "SELECT (shelfops_generate_synthetic('syn', 2, 3, 210, 11) ->> 'rows') || ' ' || (shelfops_load_dataset('ross2', '$FX/rossmann_good', 'rossmann') ->> 'rows_written')")
 cnt=$(q "$DST" "SELECT (SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'syn' AND tenant_id = 'public') || ' ' || (SELECT count(*) FROM pg_inherits WHERE inhparent = 'shelfops.sales'::regclass)")
 [ "$cnt" = "1260 8" ] && echo "ok 10 - the restored database replaces a restored dataset and loads a new one" \
     || echo "not ok 10 - load: $out, rows and partitions: $cnt"
