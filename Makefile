@@ -23,7 +23,7 @@ REGRESS_OPTS = --inputdir=test --load-extension=shelfops
 ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test --load-extension=shelfops
 
-PG_CPPFLAGS = -I$(srcdir)/src/include -Wall -Wextra -Werror \
+PG_CPPFLAGS = -I$(srcdir)/src/include -DSHELFOPS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  += -lxgboost $(shell pkg-config --libs json-c zlib)
 
@@ -38,3 +38,5 @@ $(DATA_built): $(INSTALL_PARTS) Makefile
 	cat $(INSTALL_PARTS) > $@
 
 $(OBJS): $(wildcard src/include/*.h)
+# SHELFOPS_VERSION (the version recorded with every training run) comes from the control file
+src/train.o: $(EXTENSION).control

@@ -265,18 +265,26 @@ extension_owner(void)
 
 /*
  * Run utility statements (built here, every name and literal quoted) as the
- * extension's owner, with partitions made this way owned by it.
+ * extension's owner, with partitions made this way owned by it.  As in a
+ * SECURITY DEFINER function, search_path is pinned to pg_catalog, pg_temp
+ * for the duration, so nothing the caller put on its search_path (a schema
+ * of its own with a collation "C", say) is resolved with the owner's rights.
+ * On error, transaction abort restores both the user and the setting.
  */
 static void
 run_as_owner(const char *sql)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		int			rc;
@@ -293,6 +301,7 @@ run_as_owner(const char *sql)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nestlevel);
 	CommandCounterIncrement();
 }
 

@@ -461,8 +461,8 @@ shelfops_train(PG_FUNCTION_ARGS)
 							 (long long) (train_mat ? train_mat->nrows : 0), cal_rows->n, hold_rows->n,
 							 (long long) (train_mat ? train_mat->skipped_closed : 0));
 			initStringInfo(&libs);
-			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"0.1.0\"}",
-							 model_xgboost_version(), PG_VERSION);
+			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"%s\"}",
+							 model_xgboost_version(), PG_VERSION, SHELFOPS_VERSION);
 			values[0] = CStringGetTextDatum(tenant_id);
 			values[1] = CStringGetTextDatum(model_name);
 			values[2] = Int32GetDatum(version);
