@@ -15,14 +15,16 @@ set -u
 ROOT=${SHELFOPS_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 SRC=shelfops_tap_dump
 DST=shelfops_tap_restore
+PAR=shelfops_tap_restore_j2
 DIR=${SHELFOPS_CLUSTER:-$ROOT/.cluster}/tmp/dump
 FX=$ROOT/test/fixtures/load
 rm -rf "$DIR"; mkdir -p "$DIR"
-echo "1..12"
+echo "1..13"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
 psql -X -q -d postgres -c "SET client_min_messages = warning" \
-     -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $DST" -c "CREATE DATABASE $SRC" >/dev/null
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $DST" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+     -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $DST" -c "DROP DATABASE IF EXISTS $PAR" \
+     -c "CREATE DATABASE $SRC" >/dev/null
+trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $DST" -c "DROP DATABASE IF EXISTS $PAR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 fill=$(psql -X -q -At -v ON_ERROR_STOP=1 -v fx="$FX" -d "$SRC" 2>&1 <<'SQL'
 SET client_min_messages = warning;
@@ -102,12 +104,23 @@ if [ -z "$diffs" ] && [ "$tables" -ge 20 ] && [ -z "$empty" ]; then
 else
     echo "not ok 3 - $tables tables, empty before the dump: [$empty]; differences (table rows md5, < before, > after):"; echo "$diffs" | sed 's/^/# /'
 fi
+# a parallel restore (two jobs) must order each partition's data after the datasets it references
+q postgres "CREATE DATABASE $PAR" >/dev/null
+pg_restore -j 2 -d "$PAR" "$DIR/db.dump" 2>"$DIR/restore_j2.err"; rc_par=$?
+diffs=$(diff <(echo "$before") <(describe_data "$PAR"))
+if [ "$rc_par" -eq 0 ] && [ ! -s "$DIR/restore_j2.err" ] && [ -z "$diffs" ]; then
+    echo "ok 4 - pg_restore -j 2 (parallel) restores the same dump with no error, every table equal"
+else
+    echo "not ok 4 - parallel restore rc $rc_par"; { head -c 3000 "$DIR/restore_j2.err"; echo "$diffs"; } | sed 's/^/# /'
+fi
+q postgres "DROP DATABASE $PAR" >/dev/null
+
 parts=$(q "$DST" "SELECT count(*) FROM pg_inherits WHERE inhparent = 'shelfops.sales'::regclass")
 rows=$(q "$DST" "SELECT (SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'ross') || ' ' || (SELECT count(*) FROM shelfops.sales_default)")
 seeded=$(q "$DST" "SELECT count(*) FROM shelfops.gate_policy WHERE tenant_id = '*'")
 [ "$parts" = "7" ] && [ "$seeded" = "1" ] && [ "$rows" = "$(q "$SRC" "SELECT (SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'ross') || ' ' || (SELECT count(*) FROM shelfops.sales_default)")" ] && [ "${rows%% *}" -gt 0 ] \
-    && echo "ok 4 - shelfops.sales has its 6 dataset partitions and the default one again, rows where they were; one seeded default policy" \
-    || echo "not ok 4 - partitions $parts, rows (ross, default) $rows, seeded policies $seeded"
+    && echo "ok 5 - shelfops.sales has its 6 dataset partitions and the default one again, rows where they were; one seeded default policy" \
+    || echo "not ok 5 - partitions $parts, rows (ross, default) $rows, seeded policies $seeded"
 
 # every partition: its own primary key, its bound, forced row-level security and the policy
 bad=$(q "$DST" "SELECT string_agg(c.relname, ', ') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -116,37 +129,37 @@ bad=$(q "$DST" "SELECT string_agg(c.relname, ', ') FROM pg_inherits i JOIN pg_cl
                             AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
                             AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
                             AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f'))")
-[ -z "$bad" ] && echo "ok 5 - restored partitions keep their primary key, foreign key, forced RLS and policy" \
-    || echo "not ok 5 - partitions missing a key, FK or RLS: $bad"
+[ -z "$bad" ] && echo "ok 6 - restored partitions keep their primary key, foreign key, forced RLS and policy" \
+    || echo "not ok 6 - partitions missing a key, FK or RLS: $bad"
 
 fc_after=$(q "$DST" "$forecast_sql")
 fc_acme_after=$(q "$DST" "SET shelfops.tenant_id = 'acme'; $forecast_sql")
 [ -n "$fc_before" ] && [ "$fc_before" = "$fc_after" ] && [ "$fc_acme_before" = "$fc_acme_after" ] \
-    && echo "ok 6 - the restored champions (two tenants) forecast exactly as before" \
-    || echo "not ok 6 - forecasts differ: $fc_before/$fc_after, acme $fc_acme_before/$fc_acme_after"
+    && echo "ok 7 - the restored champions (two tenants) forecast exactly as before" \
+    || echo "not ok 7 - forecasts differ: $fc_before/$fc_after, acme $fc_acme_before/$fc_acme_after"
 
 out=$(q "$DST" "SELECT shelfops_train('syn', 'm', 'xgboost', '{\"n_estimators\": 10, \"max_depth\": 3}') ->> 'version'")
 out2=$(q "$DST" "SET shelfops.tenant_id = 'acme'; SELECT shelfops_train('syn', 'm', 'seasonal_naive') ->> 'version'")
-[ "$out" = "4" ] && [ "$out2" = "2" ] && echo "ok 7 - per-tenant version counters continue after restore (public v4, acme v2)" \
-    || echo "not ok 7 - next versions: public '$out' (want 4), acme '$out2' (want 2)"
+[ "$out" = "4" ] && [ "$out2" = "2" ] && echo "ok 8 - per-tenant version counters continue after restore (public v4, acme v2)" \
+    || echo "not ok 8 - next versions: public '$out' (want 4), acme '$out2' (want 2)"
 
 out=$(q "$DST" "SELECT shelfops_add_retrain_job('m2', 'syn')")
-[ "$out" = "2" ] && echo "ok 8 - the per-tenant job id continues (next job is 2)" || echo "not ok 8 - next job id '$out'"
+[ "$out" = "2" ] && echo "ok 9 - the per-tenant job id continues (next job is 2)" || echo "not ok 9 - next job id '$out'"
 
 out=$(q "$DST" "CALL shelfops_retrain('m', 'public', 'manual')" && q "$DST" "SELECT string_agg(status || ':' || coalesce(version_produced::text, '-'), ',' ORDER BY started_at) FROM shelfops.model_retraining_log WHERE job_id = 1")
-[ "$out" = "completed:3,completed:5" ] && echo "ok 9 - the restored job runs again and produces the next version" \
-    || echo "not ok 9 - job log: $out"
+[ "$out" = "completed:3,completed:5" ] && echo "ok 10 - the restored job runs again and produces the next version" \
+    || echo "not ok 10 - job log: $out"
 
 # loads replace restored partitions and add new ones
 out=$(q "$DST" "SELECT (shelfops_generate_synthetic('syn', 2, 3, 210, 11) ->> 'rows') || ' ' || (shelfops_load_dataset('ross2', '$FX/rossmann_good', 'rossmann') ->> 'rows_written')")
 cnt=$(q "$DST" "SELECT (SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'syn' AND tenant_id = 'public') || ' ' || (SELECT count(*) FROM pg_inherits WHERE inhparent = 'shelfops.sales'::regclass)")
-[ "$cnt" = "1260 8" ] && echo "ok 10 - the restored database replaces a restored dataset and loads a new one" \
-    || echo "not ok 10 - load: $out, rows and partitions: $cnt"
+[ "$cnt" = "1260 8" ] && echo "ok 11 - the restored database replaces a restored dataset and loads a new one" \
+    || echo "not ok 11 - load: $out, rows and partitions: $cnt"
 
 out=$(q "$DST" "SELECT shelfops_promote('m', 4, force => true, reason => 'restore test') ->> 'decision'")
 champ=$(q "$DST" "SELECT string_agg(tenant_id || ':' || version, ',' ORDER BY tenant_id) FROM shelfops.model_versions WHERE model_name = 'm' AND status = 'champion'")
-[ "$champ" = "acme:1,public:4" ] && echo "ok 11 - promotion works on restored versions (one champion per tenant)" \
-    || echo "not ok 11 - promote: $out, champions $champ"
+[ "$champ" = "acme:1,public:4" ] && echo "ok 12 - promotion works on restored versions (one champion per tenant)" \
+    || echo "not ok 12 - promote: $out, champions $champ"
 
 # tenants stay apart in the restored database, for a role under RLS
 out=$(psql -X -q -At -d "$DST" 2>&1 <<'SQL'
@@ -161,5 +174,5 @@ DROP OWNED BY regress_dump_analyst;
 DROP ROLE regress_dump_analyst;
 SQL
 )
-[ "$(echo $out)" = "acme 240 0" ] && echo "ok 12 - row-level security still separates the tenants after restore" \
-    || echo "not ok 12 - as acme analyst: $out"
+[ "$(echo $out)" = "acme 240 0" ] && echo "ok 13 - row-level security still separates the tenants after restore" \
+    || echo "not ok 13 - as acme analyst: $out"

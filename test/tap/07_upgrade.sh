@@ -122,19 +122,21 @@ SQL
         && ok "$from: after the update: next version 4, promotion, dataset replaced, new load, job run (version 5)" \
         || notok "$from: after the update: '$(echo $out)' (want '4 forced 1260 t 6 acme:1,public:4'), job log '$run'"
 
-    # every partition has its own key; the parent has none
+    # every partition has its own keys; the parent has none
     out=$(q "$UP" "SELECT (SELECT count(*) FROM pg_index WHERE indrelid = 'shelfops.sales'::regclass) || ' '
+                     || (SELECT count(*) FROM pg_constraint WHERE conrelid = 'shelfops.sales'::regclass AND contype IN ('p', 'f')) || ' '
                      || (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'shelfops.sales'::regclass
-                          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.inhrelid AND k.contype = 'p'))")
-    [ "$out" = "0 0" ] && ok "$from: every sales partition has its primary key, the parent has no index" \
-        || notok "$from: (parent indexes, partitions without a key) = $out"
+                          AND NOT (EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.inhrelid AND k.contype = 'p')
+                                   AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.inhrelid AND k.contype = 'f')))")
+    [ "$out" = "0 0 0" ] && ok "$from: every sales partition has its primary key and foreign key, the parent neither" \
+        || notok "$from: (parent indexes, parent keys, partitions without both keys) = $out"
 
     pg_dump -Fc -f "$DIR/up.dump" "$UP" 2>"$DIR/dump.err"; rc_dump=$?
     q postgres "CREATE DATABASE $COPY" >/dev/null
-    pg_restore -d "$COPY" "$DIR/up.dump" 2>"$DIR/restore.err"; rc_restore=$?
+    pg_restore -j 2 -d "$COPY" "$DIR/up.dump" 2>"$DIR/restore.err"; rc_restore=$?
     same=$(diff <(describe_data "$UP") <(describe_data "$COPY"))
     if [ "$rc_dump" -eq 0 ] && [ "$rc_restore" -eq 0 ] && [ ! -s "$DIR/dump.err" ] && [ ! -s "$DIR/restore.err" ] && [ -z "$same" ]; then
-        ok "$from: the updated database dumps and restores with no error, every table equal"
+        ok "$from: the updated database dumps and restores (pg_restore -j 2) with no error, every table equal"
     else
         notok "$from: dump rc $rc_dump, restore rc $rc_restore, $(grep -c 'error:' "$DIR/restore.err") restore errors"
         { head -c 2000 "$DIR/dump.err" "$DIR/restore.err"; echo "$same"; } | sed 's/^/# /'
