@@ -220,9 +220,13 @@ SELECT tenant_id, model_name FROM shelfops.model_health ORDER BY 1, 2;
 SELECT count(*) AS leaked FROM shelfops.model_history WHERE promotion_block_reason = 'leaked';
 
 -- a caller's condition cannot see other tenants' rows before the tenant filter
--- (security_barrier): the notice fires for this tenant's models only
+-- (security_barrier): the peek sees this tenant's models only (recorded in a
+-- setting and listed sorted, so the heap's row order does not matter)
 CREATE FUNCTION public.regress_views_peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
-BEGIN RAISE NOTICE 'peek %', $1; RETURN true; END $$;
+BEGIN
+    PERFORM set_config('regress.peeks', coalesce(current_setting('regress.peeks', true), '') || ',' || $1, false);
+    RETURN true;
+END $$;
 
 CREATE ROLE regress_views_app;
 CREATE ROLE regress_views_analyst;
@@ -237,6 +241,8 @@ SET ROLE regress_views_app;
 SELECT model_name, version, status FROM shelfops.model_history ORDER BY 1, 2;
 SELECT model_name, champion->>'version' AS champion, models_count FROM shelfops.model_health ORDER BY 1;
 SELECT count(*) FROM shelfops.model_history WHERE regress_views_peek(tenant_id || '/' || model_name);
+SELECT string_agg(p, ' ' ORDER BY p) AS peeked
+  FROM unnest(string_to_array(current_setting('regress.peeks'), ',')) p WHERE p <> '';
 -- the tables themselves stay closed to the app role
 SELECT count(*) FROM shelfops.model_versions;
 SELECT count(*) FROM shelfops.backtest_results;
