@@ -4,13 +4,17 @@
 # output in expected/ (test/expected is a link to it, for pg_regress --inputdir).
 
 EXTENSION   = shelfops
-EXTVERSION  = 0.1.0
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big  = shelfops
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
+# Versions (docs/architecture.md, "Releases and upgrades"): the current version
+# (default_version in shelfops.control) is assembled from sql/install/; every
+# released version's install script is kept, frozen, in sql/released/, and every
+# step between two versions is one upgrade script sql/shelfops--A--B.sql.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built    = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA          = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA          = $(wildcard sql/released/$(EXTENSION)--*.sql) $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=shelfops
@@ -19,7 +23,7 @@ REGRESS_OPTS = --inputdir=test --load-extension=shelfops
 ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test --load-extension=shelfops
 
-PG_CPPFLAGS = -I$(srcdir)/src/include -Wall -Wextra -Werror \
+PG_CPPFLAGS = -I$(srcdir)/src/include -DSHELFOPS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  += -lxgboost $(shell pkg-config --libs json-c zlib)
 
@@ -64,3 +68,5 @@ $(DATA_built): $(INSTALL_PARTS) Makefile
 	cat $(INSTALL_PARTS) > $@
 
 $(OBJS): $(wildcard src/include/*.h)
+# SHELFOPS_VERSION (the version recorded with every training run) comes from the control file
+src/train.o: $(EXTENSION).control

@@ -42,6 +42,7 @@
 
 #include "shelfops.h"
 #include "ident.h"
+#include "util.h"
 #include "parse.h"
 #include "load.h"
 #include "contract.h"
@@ -2278,6 +2279,7 @@ shelfops_load_dataset(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("family 'contract' needs a contract"),
 				 errhint("Pass the tenant contract profile as contract => '{...}'::jsonb; see docs/loading.md.")));
+	shelfops_check_path_length(path, "path");
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -375,6 +375,15 @@ key_matches(const char *key, const char *file)
 		(strncmp(key, file, klen) == 0 && strcmp(file + klen, ".csv") == 0);
 }
 
+/* CONTEXT line of an error raised while a side_tables value is parsed. */
+static void
+side_table_context(void *arg)
+{
+	const char *const *kv = (const char *const *) arg;
+
+	errcontext("side_tables value for \"%s\": \"%s\"", kv[0], kv[1]);
+}
+
 /* Read side_tables: {"store.csv": "schema.table", ...}, every side file given. */
 static void
 staging_side_tables(StagingSet *set, Jsonb *side, List *needed)
@@ -430,8 +439,19 @@ staging_side_tables(StagingSet *set, Jsonb *side, List *needed)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("side_tables value for \"%s\" must be a table name as a JSON string", key)));
 			relname = pnstrdup(v.val.string.val, v.val.string.len);
-			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(relname)),
-									 NoLock, true);
+			{
+				/* "invalid name syntax" alone would not say which value */
+				const char *kv[2] = {key, relname};
+				ErrorContextCallback errcb;
+
+				errcb.callback = side_table_context;
+				errcb.arg = (void *) kv;
+				errcb.previous = error_context_stack;
+				error_context_stack = &errcb;
+				relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(relname)),
+										 NoLock, true);
+				error_context_stack = errcb.previous;
+			}
 			if (!OidIsValid(relid))
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),

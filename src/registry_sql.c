@@ -30,6 +30,7 @@
 
 #include "shelfops.h"
 #include "ident.h"
+#include "util.h"
 #include "registry.h"
 
 PG_FUNCTION_INFO_V1(shelfops_registry_json);
@@ -308,6 +309,7 @@ export_target(const char *requested)
 				 errdetail("The setting shelfops.export_directory is empty."),
 				 errhint("A superuser enables export by setting shelfops.export_directory to a directory the server may write, "
 						 "e.g. ALTER SYSTEM SET shelfops.export_directory = '/srv/shelfops/export'; SELECT pg_reload_conf();")));
+	shelfops_check_path_length(requested, "export directory");
 	if (requested[0] != '/')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

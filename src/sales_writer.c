@@ -18,7 +18,9 @@
  * partition reaches a quarter of shared_buffers, so the primary key build
  * finds them there; larger partitions continue through the usual ring.
  * Replacing a dataset empties its old partition with TRUNCATE and drops it at
- * the end, in the same transaction, instead of deleting row by row.
+ * the end, in the same transaction, instead of deleting row by row.  Every
+ * partition carries its own primary key and foreign key to shelfops.datasets;
+ * the parent declares none, so that pg_restore, serial or parallel, is clean.
  *
  * Partition DDL needs ownership of shelfops.sales, so it runs as the
  * extension's owner (SECURITY_LOCAL_USERID_CHANGE, restored on error), on names
@@ -265,18 +267,26 @@ extension_owner(void)
 
 /*
  * Run utility statements (built here, every name and literal quoted) as the
- * extension's owner, with partitions made this way owned by it.
+ * extension's owner, with partitions made this way owned by it.  As in a
+ * SECURITY DEFINER function, search_path is pinned to pg_catalog, pg_temp
+ * for the duration, so nothing the caller put on its search_path (a schema
+ * of its own with a collation "C", say) is resolved with the owner's rights.
+ * On error, transaction abort restores both the user and the setting.
  */
 static void
 run_as_owner(const char *sql)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		int			rc;
@@ -293,6 +303,7 @@ run_as_owner(const char *sql)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nestlevel);
 	CommandCounterIncrement();
 }
 
@@ -454,8 +465,14 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 
 	/*
 	 * The new partition: the parent's columns and CHECK constraints, a CHECK
-	 * that proves the partition bound (so ATTACH need not scan), the foreign
-	 * key (made while empty, reused by ATTACH), no index yet.
+	 * that proves the partition bound (so ATTACH need not scan), its own
+	 * foreign key, no index yet.  The primary key and the foreign key belong
+	 * to the partition: the parent has neither (sql/install/10_schema.sql
+	 * says why).  The foreign key is made NOT VALID on the empty table: every
+	 * row the partition will ever hold is checked (by the writer's lock of the
+	 * dataset row, or by the constraint's trigger for rows written by SQL), and
+	 * the flag makes pg_dump restore the constraint without re-checking rows,
+	 * which pg_restore -j may have copied before the datasets they reference.
 	 */
 	w->part_name = new_partition_name(tenant_id, dataset_id);
 	qname = psprintf("shelfops.%s", quote_identifier(w->part_name));
@@ -463,16 +480,18 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 	lit_dataset = quote_literal_cstr(dataset_id);
 	run_as_owner(psprintf("CREATE TABLE %s (LIKE shelfops.sales INCLUDING CONSTRAINTS, "
 						  "CONSTRAINT %s CHECK (tenant_id OPERATOR(pg_catalog.=) %s COLLATE \"C\" "
-						  "AND dataset_id OPERATOR(pg_catalog.=) %s COLLATE \"C\"), "
-						  "FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets "
-						  "(tenant_id, dataset_id) ON DELETE CASCADE); "
+						  "AND dataset_id OPERATOR(pg_catalog.=) %s COLLATE \"C\")); "
+						  "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (tenant_id, dataset_id) "
+						  "REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE NOT VALID; "
 						  "ALTER TABLE %s ENABLE ROW LEVEL SECURITY; "
 						  "ALTER TABLE %s FORCE ROW LEVEL SECURITY; "
 						  "CREATE POLICY tenant_isolation ON %s "
 						  "USING (tenant_id OPERATOR(pg_catalog.=) shelfops.current_tenant()) "
 						  "WITH CHECK (tenant_id OPERATOR(pg_catalog.=) shelfops.current_tenant())",
 						  qname, quote_identifier(psprintf("%s_bounds", w->part_name)),
-						  lit_tenant, lit_dataset, qname, qname, qname));
+						  lit_tenant, lit_dataset,
+						  qname, quote_identifier(psprintf("%s_tenant_id_dataset_id_fkey", w->part_name)),
+						  qname, qname, qname));
 	partid = get_relname_relid(w->part_name, get_namespace_oid("shelfops", false));
 	if (!OidIsValid(partid))
 		elog(ERROR, "new partition \"%s\" of shelfops.sales is missing", w->part_name);

@@ -702,8 +702,8 @@ train_run(TrainJob *job)
 							 (long long) part.train_rows, cal_rows->n, hold_rows->n,
 							 (long long) part.skipped_closed);
 			initStringInfo(&libs);
-			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"0.1.0\"}",
-							 model_xgboost_version(), PG_VERSION);
+			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"%s\"}",
+							 model_xgboost_version(), PG_VERSION, SHELFOPS_VERSION);
 			values[0] = CStringGetTextDatum(tenant_id);
 			values[1] = CStringGetTextDatum(model_name);
 			values[2] = Int32GetDatum(version);

@@ -1,7 +1,8 @@
 /*
  * util.c
  *	  Owns the small helpers several modules share: ISO dates independent of
- *	  DateStyle, lookups in sorted string arrays, and SHA-256 in hex.
+ *	  DateStyle, lookups in sorted string arrays, the length limit of server
+ *	  paths, and SHA-256 in hex.
  */
 #include "postgres.h"
 
@@ -21,6 +22,18 @@ shelfops_iso_date(DateADT d)
 
 	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
 	return psprintf("%04d-%02d-%02d", y, m, day);
+}
+
+void
+shelfops_check_path_length(const char *path, const char *what)
+{
+	size_t		len = strlen(path);
+
+	if (len >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s is %zu bytes long; server paths have at most %d", what, len, MAXPGPATH - 1),
+				 errdetail("The path begins \"%.40s\".", path)));
 }
 
 int

@@ -32,6 +32,7 @@
 
 #include "shelfops.h"
 #include "ident.h"
+#include "util.h"
 #include "load.h"
 #include "validate.h"
 
@@ -280,6 +281,7 @@ shelfops_validation_report(PG_FUNCTION_ARGS)
 				 errmsg("base_dir must not be NULL")));
 	base_dir = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	thresholds = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	shelfops_check_path_length(base_dir, "base_dir");
 	if (!is_absolute_path(base_dir))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -64,7 +64,7 @@ COMMENT ON TABLE shelfops.datasets IS
 -- "not known", never "zero".
 -- Identifier columns use the C collation: they are codes, compared byte-wise, which
 -- keeps the primary key cheap to maintain during bulk loads.  tenant_id and
--- dataset_id are checked as shelfops.ident through the foreign key to datasets.
+-- dataset_id are checked as shelfops.ident through each partition's foreign key to datasets.
 CREATE TABLE shelfops.sales (
     tenant_id          text COLLATE "C" NOT NULL DEFAULT shelfops.current_tenant(),
     dataset_id         text COLLATE "C" NOT NULL,
@@ -83,9 +83,7 @@ CREATE TABLE shelfops.sales (
     unit_price         float8 CHECK (unit_price >= 0),
     customers          integer,                     -- Rossmann: known only after the fact, never a feature
     returns_adjustment float8,                      -- Walmart: min(net sales, 0)
-    is_return_week     boolean,
-    PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date),
-    FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
+    is_return_week     boolean
 ) PARTITION BY RANGE (tenant_id COLLATE "C", dataset_id COLLATE "C");
 COMMENT ON TABLE shelfops.sales IS
   'Canonical sales contract: one row per tenant, dataset, store, product and period';
@@ -97,8 +95,25 @@ COMMENT ON TABLE shelfops.sales IS
 -- time, owned by the extension's owner, with no grants and forced row-level
 -- security; they are not members of the extension, so pg_dump dumps them whole.
 -- Rows written by plain INSERT for a dataset that has no partition of its own land
--- here, under the same primary key.
-CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales DEFAULT;
+-- here.
+--
+-- The primary key (tenant_id, dataset_id, store_id, product_id, sale_date) and the
+-- foreign key to shelfops.datasets are declared on every partition, not on the
+-- parent: a (tenant, dataset) lives in exactly one partition, so the partitions'
+-- keys together make it unique over the whole table.  A restore runs CREATE
+-- EXTENSION (which would recreate keys declared on the parent) before it attaches
+-- the dumped partitions, and ATTACH copies the parent's keys onto each partition:
+--  * a parent primary key made the dump's own ADD CONSTRAINT of each partition's
+--    key fail ("multiple primary keys");
+--  * a parent foreign key was active while the partitions' rows were copied in, so
+--    a parallel pg_restore (-j) that copied a partition before shelfops.datasets
+--    lost its rows to foreign key violations.
+-- With the keys on the partitions, pg_dump adds them after all data, as for any
+-- table (test/tap/06_dump_restore.sh restores serially and with -j 2).
+CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales (
+    PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date),
+    FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE
+) DEFAULT;
 COMMENT ON TABLE shelfops.sales_default IS
   'Sales rows of datasets without a partition of their own (rows inserted by SQL, not by a loader)';
 

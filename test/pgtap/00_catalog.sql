@@ -3,7 +3,35 @@
 -- the single-champion index exists, append-only tables stay append-only, and
 -- pg_dump carries every table.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
+
+-- Before anything is loaded: every row CREATE EXTENSION seeds into a table is left
+-- out of pg_dump by that table's pg_extension_config_dump condition (a restore runs
+-- CREATE EXTENSION, which seeds them again; dumping them too would make the restore
+-- fail on their keys).
+CREATE FUNCTION pg_temp.dumped_rows() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n bigint;
+    out text[] := '{}';
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS t, x.cond
+               FROM (SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond
+                       FROM pg_extension WHERE extname = 'shelfops') x
+               JOIN pg_class c ON c.oid = x.oid
+              WHERE c.relkind = 'r'
+              ORDER BY 1
+    LOOP
+        EXECUTE format('SELECT count(*) FROM ONLY %s %s', r.t, r.cond) INTO n;
+        IF n > 0 THEN
+            out := out || format('%s: %s rows', r.t, n);
+        END IF;
+    END LOOP;
+    RETURN nullif(array_to_string(out, ', '), '');
+END
+$$;
+SELECT is(pg_temp.dumped_rows(), NULL,
+          'a fresh install has no row that pg_dump would dump (seeded rows are filtered out)');
 
 -- a loaded dataset, so its run-time partition of shelfops.sales is checked too
 SELECT lives_ok($$SELECT shelfops_generate_synthetic('catalog_probe', 1, 2, 28, 7)$$,
@@ -128,6 +156,32 @@ SELECT ok(
     NOT has_table_privilege('shelfops_app', 'shelfops.sales', 'SELECT')
     AND has_table_privilege('shelfops_app', 'shelfops.forecasts', 'SELECT'),
     'the app role reads forecasts but not raw sales');
+
+-- SECURITY DEFINER routines run with their owner's rights: each must pin search_path
+-- to schemas in which PUBLIC cannot create objects, with pg_temp named last (else
+-- temporary objects are searched first).
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text ORDER BY 1)
+       FROM pg_proc p
+       JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'shelfops'
+      WHERE p.prosecdef
+        AND NOT EXISTS (
+            SELECT 1 FROM unnest(p.proconfig) c
+             WHERE c ~ '^search_path=.*pg_temp$'
+               AND NOT EXISTS (
+                   SELECT 1 FROM regexp_split_to_table(substr(c, length('search_path=') + 1), ',\s*') s
+                    WHERE s <> 'pg_temp'
+                      AND (to_regnamespace(s) IS NULL
+                           OR has_schema_privilege('public', to_regnamespace(s), 'CREATE'))))),
+    NULL,
+    'every SECURITY DEFINER routine pins search_path (schemas PUBLIC cannot write, pg_temp last)');
+SELECT cmp_ok(
+    (SELECT count(*)::int FROM pg_proc p
+       JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'shelfops'
+      WHERE p.prosecdef), '>=', 2,
+    'the SECURITY DEFINER check above has routines to check (retrain_finish, shelfops_mark_crashed_runs)');
 
 SELECT * FROM finish();
 ROLLBACK;
