@@ -360,14 +360,15 @@ CREATE TABLE shelfops.gate_policy (
     shadow_min_days                               integer NOT NULL DEFAULT 7 CHECK (shadow_min_days >= 1),
     drift_mae_ratio                               float8 NOT NULL DEFAULT 0.15 CHECK (drift_mae_ratio > 0),
     drift_cooldown                                interval NOT NULL DEFAULT '7 days' CHECK (drift_cooldown >= interval '0'),
-    drift_window_days                             integer NOT NULL DEFAULT 7 CHECK (drift_window_days BETWEEN 1 AND 366),
-    drift_min_rows                                integer NOT NULL DEFAULT 100 CHECK (drift_min_rows >= 1),
     new_data_min_rows                             bigint NOT NULL DEFAULT 1000 CHECK (new_data_min_rows >= 1),
     auto_promote_triggers                         text[] NOT NULL DEFAULT '{scheduled,manual}'
                                                   CHECK (auto_promote_triggers <@ '{scheduled,drift,new_data,manual,feedback_drift}'),
     max_consecutive_failures                      integer NOT NULL DEFAULT 5 CHECK (max_consecutive_failures >= 1),
     updated_by                                    text NOT NULL DEFAULT current_user,
     updated_at                                    timestamptz NOT NULL DEFAULT now(),
+    -- added in 0.2.0 (columns of a release go last: an updated table has them there too)
+    drift_window_days                             integer NOT NULL DEFAULT 7 CHECK (drift_window_days BETWEEN 1 AND 366),
+    drift_min_rows                                integer NOT NULL DEFAULT 100 CHECK (drift_min_rows >= 1),
     PRIMARY KEY (tenant_id, model_name),
     CHECK (tenant_id = '*' OR tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$'),
     CHECK (model_name = '*' OR model_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$'),

@@ -1,6 +1,7 @@
 -- Row-level security across two tenants, for every table and view of the extension.
 -- Both tenants get rows in every table through the real loop (loads of every layout,
--- training, promotion, shadow rows, forecasts, a backtest, a job, a gate policy).
+-- training, promotion, shadow rows, forecasts, a backtest, a job, a gate policy, a
+-- benchmark, a tuning search).
 -- Then, as each shelfops role acting for tenant iso_a, for every table: no row of
 -- iso_b is visible, all of iso_a's are; no iso_b row can be updated or deleted; no row
 -- can be written for iso_b, by INSERT or by moving an iso_a row.  Only violations are
@@ -29,6 +30,8 @@ BEGIN
     PERFORM shelfops_backtest('iso_m', 1, folds => 1);
     PERFORM shelfops_add_retrain_job('iso_m', 'iso');
     INSERT INTO shelfops.gate_policy (tenant_id, model_name) VALUES (t, 'iso_m');
+    PERFORM count(*) FROM shelfops_benchmark(ARRAY['iso'], ARRAY['seasonal_naive']);
+    PERFORM shelfops_tune('iso', 'iso_t', '{"max_depth": [2, 3]}', budget => 2, folds => 2);
 END
 $$;
 BEGIN;

@@ -48,6 +48,9 @@ SELECT count(*) FROM shelfops_forecast('m', as_of => '2024-06-30', shadow => tru
 SELECT count(*) FROM shelfops_score_shadow('m');
 SELECT count(*) FROM shelfops_forecast('m', persist => true);
 SELECT shelfops_backtest('m', 1, folds => 2) ->> 'folds';
+-- a benchmark run and a small tuning search (its trials and a tuned candidate)
+SELECT count(*) FROM shelfops_benchmark(ARRAY['syn'], ARRAY['seasonal_naive']);
+SELECT shelfops_tune('syn', 'tuned', '{"max_depth": [2, 3]}', budget => 2, folds => 2) ->> 'version';
 -- a retrain job, run once (the run trains version 3)
 SELECT shelfops_add_retrain_job('m', 'syn', params => '{"n_estimators": 10, "max_depth": 3}');
 -- a tenant policy beside the seeded default
@@ -60,7 +63,7 @@ SELECT shelfops_promote('m', 1) ->> 'decision';
 SQL
 )
 run=$(q "$SRC" "CALL shelfops_retrain('m', 'public', 'manual')" && q "$SRC" "SELECT status || ':' || version_produced FROM shelfops.model_retraining_log WHERE job_id IS NOT NULL")
-[ "$run" = "completed:3" ] && echo "ok 1 - database filled: loads, trainings, promotion, shadow, backtest, forecasts, a job run" \
+[ "$run" = "completed:3" ] && echo "ok 1 - database filled: loads, trainings, promotion, shadow, backtest, benchmark, tuning, forecasts, a job run" \
     || echo "not ok 1 - fill: $(echo "$fill" | tail -3) run: $run"
 
 # One line per table of schema shelfops: name, row count, checksum of its rows in
