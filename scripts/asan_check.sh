@@ -49,6 +49,12 @@ nm -D "$TREE/shelfops.so" | grep -q __asan_report || { echo "the build is not in
 # gettext without translations, preloaded after libasan (see test/asan/nonls.c)
 gcc -shared -fPIC -O1 -Wall -o "$A/nonls.so" "$ROOT/test/asan/nonls.c"
 
+# test/sql/load_real.sql reads ../shared/datasets beside the checkout
+if [ -d "$ROOT/../shared" ]; then
+    ln -s "$(cd "$ROOT/../shared" && pwd)" "$A/shared"
+    open_path_for_postgres "$(cd "$ROOT/../shared" && pwd)"
+fi
+
 say "private server layout in $PRIV"
 PBIN=$PRIV/lib/postgresql/$PGVER/bin
 PLIB=$PRIV/lib/postgresql/$PGVER/lib
