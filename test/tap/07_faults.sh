@@ -101,16 +101,16 @@ if [ -f "$ROSSMANN/train.csv.gz" ]; then
 else
     echo "ok 2 - load # skip ../shared/datasets/rossmann not found"
 fi
-fault 3 "synthetic generation" "statement_timeout = '200ms'" \
+fault 3 "synthetic generation" "statement_timeout = '100ms'" \
     "SELECT shelfops_generate_synthetic('gen', 40, 25, 400, 5)" "$DS"
-fault 4 "validation" "statement_timeout = '100ms'" \
+fault 4 "validation" "statement_timeout = '50ms'" \
     "SELECT count(*) FROM shelfops_validate_dataset('big')" \
     "SELECT coalesce(validated_at::text, 'never') || readiness FROM shelfops.datasets WHERE dataset_id = 'big'"
 fault 5 "training" "statement_timeout = '500ms'" \
     "SELECT shelfops_train('big', 'fm', 'xgboost', '{\"n_estimators\": 20, \"max_depth\": 4}')" "$MODELS"
 fault 6 "backtest" "statement_timeout = '500ms'" \
     "SELECT shelfops_backtest('fm', 1, folds => 2)" "SELECT count(*) FROM shelfops.backtest_results"
-fault 7 "forecast (persisted)" "statement_timeout = '100ms'" \
+fault 7 "forecast (persisted)" "statement_timeout = '50ms'" \
     "SELECT count(*) FROM shelfops_forecast('fm', persist => true)" "SELECT count(*) FROM shelfops.forecasts"
 fault 8 "forecast with shadow rows" "statement_timeout = '100ms'" \
     "SELECT count(*) FROM shelfops_forecast('sm', as_of => (SELECT date_max - 20 FROM shelfops.datasets WHERE dataset_id = 'big'), shadow => true)" \
@@ -118,7 +118,7 @@ fault 8 "forecast with shadow rows" "statement_timeout = '100ms'" \
 fault 9 "shadow scoring" "statement_timeout = '30ms'" \
     "SELECT count(*) FROM shelfops_score_shadow('sm')" \
     "SELECT count(*) || '/' || count(actual_demand) || '/' || count(scored_at) FROM shelfops.shadow_predictions"
-fault 10 "promotion" "statement_timeout = '100ms'" \
+fault 10 "promotion" "statement_timeout = '50ms'" \
     "SELECT shelfops_promote('fm', 2)" \
     "SELECT (SELECT string_agg(version || status, ',' ORDER BY version) FROM shelfops.model_versions WHERE model_name = 'fm') || '/' || (SELECT count(*) FROM shelfops.model_experiments)"
 fault 11 "training under training_memory_mb = 16" "shelfops.training_memory_mb = 16" \
