@@ -6,7 +6,8 @@
 #   read     3 clients: the champion's forecast (7 days), shelfops.model_history,
 #            shelfops.model_health, persisted forecasts
 #   train    1 client:  a small XGBoost version of model lm (10 trees, depth 3)
-#   promote  1 client:  shelfops_promote of lm's newest candidate (then 200 ms pause)
+#   promote  1 client:  shelfops_promote of lm's newest candidate, forced in half of the
+#                       calls so the champion really changes (then 200 ms pause)
 #   shadow   1 client:  lm's champion forecast with shadow rows, then shelfops_score_shadow
 #   jobs     1 client:  CALL shelfops_run_due_jobs() every second (model lj, every 1 minute,
 #                       auto-promote)
@@ -78,7 +79,8 @@ BEGIN
                 IF v IS NULL THEN
                     RETURN 'no candidate';
                 END IF;
-                r := shelfops_promote('lm', v);
+                -- every other call forces the switch: the champion changes under load
+                r := shelfops_promote('lm', v, force => random() < 0.5, reason => 'pgbench_load');
                 INSERT INTO bench.promotions (version, decision, experiment_id)
                 VALUES (v, r->>'decision', (r->>'experiment_id')::uuid);
                 RETURN r->>'decision';

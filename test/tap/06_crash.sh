@@ -70,10 +70,8 @@ check_consistent() {  # check_consistent N WHAT
           GROUP BY d.tenant_id, d.dataset_id, d.row_count HAVING count(s.*) <> d.row_count LIMIT 1),
         (SELECT 'orphan partition ' || i.inhrelid::regclass FROM pg_inherits i
           WHERE i.inhparent = 'shelfops.sales'::regclass AND i.inhrelid <> 'shelfops.sales_default'::regclass
-            AND NOT EXISTS (SELECT 1 FROM shelfops.datasets d
-                             WHERE EXISTS (SELECT 1 FROM shelfops.sales s WHERE s.tableoid = i.inhrelid
-                                             AND s.dataset_id = d.dataset_id))
-            AND (SELECT count(*) FROM pg_inherits) > (SELECT count(*) FROM shelfops.datasets) + 1 LIMIT 1),
+            AND NOT EXISTS (SELECT 1 FROM shelfops.sales s JOIN shelfops.datasets d USING (tenant_id, dataset_id)
+                             WHERE s.tableoid = i.inhrelid) LIMIT 1),
         (SELECT 'version ' || model_name || '/' || version || ' without valid bytes' FROM shelfops.model_versions
           WHERE model_bytes IS NULL OR model_sha256 IS DISTINCT FROM encode(sha256(model_bytes), 'hex') LIMIT 1),
         (SELECT 'training run ' || run_id || ' still running' FROM shelfops.training_runs WHERE status = 'running' LIMIT 1),
