@@ -173,7 +173,8 @@ done
 echo
 echo "bench.op results:"
 q "SELECT '  ' || op || ' ' || sqlstate || ' retried=' || retried || ': ' || count(*) || ' (' || min(left(message, 90)) || ')'
-     FROM bench.errors GROUP BY op, sqlstate, retried ORDER BY op, sqlstate" | sed 's/^$/  (no errors)/'
+     FROM bench.errors GROUP BY op, sqlstate, retried ORDER BY op, sqlstate"
+echo "  errors recorded by bench.op: $(q "SELECT count(*) FROM bench.errors")"
 echo "  promotions: $(q "SELECT coalesce(string_agg(decision || '=' || n, ' '), 'none') FROM (SELECT decision, count(*) n FROM bench.promotions GROUP BY 1 ORDER BY 1) d")"
 echo "  versions of lm: $(q "SELECT count(*) FROM shelfops.model_versions WHERE model_name = 'lm'"), experiments: $(q "SELECT count(*) FROM shelfops.model_experiments")"
 echo "  retrain log of lj: $(q "SELECT coalesce(string_agg(status || '=' || n, ' '), 'none') FROM (SELECT status, count(*) n FROM shelfops.model_retraining_log WHERE model_name = 'lj' GROUP BY 1 ORDER BY 1) d")"
@@ -184,12 +185,12 @@ echo
 echo "backend RssAnon (kB), start -> end:"
 awk '{k = $2 " " $3; if ($1 == "start") s[k] = $4; else e[k] = $4} END {for (k in s) printf "  %-24s %8s -> %8s\n", k, s[k], e[k]}' "$OUT/rss.txt" | sort
 echo
-grep -h -E 'aborted|error' "$OUT"/*.out | grep -v 'number of failed' | sort | uniq -c | head -20 | sed 's/^/pgbench: /'
+{ grep -h -E 'aborted|error' "$OUT"/*.out || true; } | grep -v 'number of failed' | sort | uniq -c | head -20 | sed 's/^/pgbench: /'
 } | tee "$OUT/report.txt"
 
 bad=$(q "SELECT (SELECT count(*) FROM bench.errors WHERE sqlstate NOT IN ('40001', '40P01', '55P03') OR NOT retried)
               + (SELECT coalesce(sum(double_champions + champions_without_experiment + promotions_without_experiment), 0) FROM bench.watch)")
-aborted=$(grep -c 'aborted' "$OUT"/*.out | awk -F: '{s += $2} END {print s}')
+aborted=$(cat "$OUT"/*.out | grep -c 'aborted' || true)
 checks=$(q "SELECT count(*) FROM bench.watch")
 echo "pgbench_load: $bad violations or undocumented errors, $aborted aborted clients, $checks watcher checks"
 [ "$bad" -eq 0 ] && [ "$aborted" -eq 0 ] && [ "$checks" -gt 0 ]
