@@ -185,7 +185,7 @@ echo
 echo "backend RssAnon (kB), start -> end:"
 awk '{k = $2 " " $3; if ($1 == "start") s[k] = $4; else e[k] = $4} END {for (k in s) printf "  %-24s %8s -> %8s\n", k, s[k], e[k]}' "$OUT/rss.txt" | sort
 echo
-{ grep -h -E 'aborted|error' "$OUT"/*.out || true; } | grep -v 'number of failed' | sort | uniq -c | head -20 | sed 's/^/pgbench: /'
+{ grep -h -E 'aborted|error' "$OUT"/*.out | grep -v 'number of failed' | sort | uniq -c | head -20 | sed 's/^/pgbench: /'; } || true
 } | tee "$OUT/report.txt"
 
 bad=$(q "SELECT (SELECT count(*) FROM bench.errors WHERE sqlstate NOT IN ('40001', '40P01', '55P03') OR NOT retried)
