@@ -70,3 +70,23 @@ $(DATA_built): $(INSTALL_PARTS) Makefile
 $(OBJS): $(wildcard src/include/*.h)
 # SHELFOPS_VERSION (the version recorded with every training run) comes from the control file
 src/train.o: $(EXTENSION).control
+
+
+# ---------------------------------------------------------------------------
+# Reliability targets (docs/reliability-faults.md)
+#
+#   make fuzz FUZZ_SECONDS=N   build the libFuzzer harnesses of test/fuzz with
+#                              clang and run each for N seconds (default 30)
+#   make asan-check            build the extension with ASan + UBSan into a
+#                              private tree under .build/asan, start a throwaway
+#                              server from it with the sanitizer runtime
+#                              preloaded, run the regression suite, fail on any
+#                              sanitizer report (scripts/asan_check.sh)
+FUZZ_SECONDS ?= 30
+
+.PHONY: fuzz asan-check
+fuzz:
+	$(MAKE) -C test/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+asan-check:
+	bash scripts/asan_check.sh

@@ -16,7 +16,8 @@ SOCK=$CLUSTER/sock
 DBNAME=shelfops
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl libjson-c-dev libxgboost-dev zlib1g-dev
-          libpq-dev pkg-config make gcc libc6-dev gzip ca-certificates)
+          libpq-dev pkg-config make gcc libc6-dev gzip ca-certificates
+          clang libclang-rt-14-dev)  # clang: libFuzzer harnesses (test/fuzz)
 
 say() { printf '\n== %s\n' "$*"; }
 

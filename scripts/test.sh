@@ -7,15 +7,27 @@
 source "$(dirname "$0")/lib.sh"
 
 install_packages
+
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+# before the install lock: the harnesses need no server
+mkdir -p "$CLUSTER"
+say "libFuzzer harnesses, ${SHELFOPS_FUZZ_SECONDS:-30} s each, two at a time (make -C test/fuzz run)"
+# each harness is one test; a crash, leak, timeout or sanitizer report fails it
+set +e
+make -s -k -j2 -C "$ROOT/test/fuzz" run FUZZ_SECONDS="${SHELFOPS_FUZZ_SECONDS:-30}" 2>&1 | tee "$CLUSTER/fuzz.out"
+set -e
+fuzz_total=$(ls "$ROOT"/test/fuzz/*_fuzz.c | wc -l)
+fuzz_ok=$(grep -Ec '^fuzz [a-z]+: #[0-9]+[[:space:]]+DONE' "$CLUSTER/fuzz.out" || true)
+count "$fuzz_ok" $((fuzz_total - fuzz_ok))
+
 build_and_install
 was_running=no
 cluster_running && was_running=yes
 cluster_start
 [ "$was_running" = no ] && trap cluster_stop EXIT
-
-passed=0
-failed=0
-count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 say "C unit tests (make -C test/unit)"
 set +e

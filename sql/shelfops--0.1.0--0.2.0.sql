@@ -2,7 +2,7 @@
 --
 -- Every change made to sql/install/ since 0.1.0 was released is repeated here, so
 -- that an updated database and a fresh CREATE EXTENSION of 0.2.0 end up with the
--- same objects; test/tap/07_upgrade.sh compares the two, object by object, and
+-- same objects; test/tap/10_upgrade.sh compares the two, object by object, and
 -- names every difference.  Steps follow the order of the
 -- install parts.
 

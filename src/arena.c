@@ -96,10 +96,27 @@ jsonb_to_text(Jsonb *jb)
 	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 }
 
+/*
+ * SPI_execute_with_args, then back in the caller's memory context: SPI ends
+ * every call in its own procedure context, which SPI_finish frees, so without
+ * this what is built after a statement (experiment ids, the result document)
+ * would be freed before it is returned.
+ */
+static int
+arena_execute(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			  bool read_only, long count)
+{
+	MemoryContext mine = CurrentMemoryContext;
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+
+	MemoryContextSwitchTo(mine);
+	return rc;
+}
+
 static void
 spi_exec(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	int			rc = arena_execute(sql, nargs, types, values, NULL, false, 0);
 
 	if (rc != expect)
 		elog(ERROR, "shelfops arena: statement failed (%s): %s", SPI_result_code_string(rc), sql);
@@ -114,7 +131,7 @@ lock_model(const char *tenant, const char *model)
 
 	v[0] = CStringGetTextDatum(tenant);
 	v[1] = CStringGetTextDatum(model);
-	if (SPI_execute_with_args("SELECT 1 FROM shelfops.model_version_counters "
+	if (arena_execute("SELECT 1 FROM shelfops.model_version_counters "
 							  "WHERE tenant_id = $1 AND model_name = $2 FOR UPDATE",
 							  2, types, v, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock model \"%s\"", model);
@@ -157,7 +174,7 @@ fetch_version(const char *tenant, const char *model, int version, bool want_cham
 			"AND status IN ('candidate', 'challenger') AND $3 IS NULL ORDER BY version DESC LIMIT 1";
 	if (want_champion || version <= 0)
 		nulls[2] = 'n';
-	if (SPI_execute_with_args(sql, 3, types, v, nulls, false, 1) != SPI_OK_SELECT)
+	if (arena_execute(sql, 3, types, v, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading shelfops.model_versions failed");
 	if (SPI_processed == 0)
 		return false;
@@ -248,7 +265,7 @@ insert_experiment(const char *tenant, const char *model, const char *type, int b
 	v[8] = BoolGetDatum(forced);
 	v[9] = jsonb_from_text(evidence);
 	v[10] = jsonb_from_text(results);
-	if (SPI_execute_with_args(psprintf("INSERT INTO shelfops.model_experiments (tenant_id, experiment_name, "
+	if (arena_execute(psprintf("INSERT INTO shelfops.model_experiments (tenant_id, experiment_name, "
 									   "hypothesis, experiment_type, model_name, baseline_version, experimental_version, "
 									   "status, decision, reason, forced, evidence, results, decision_rationale, "
 									   "proposed_by, approved_by, approved_at, completed_at) "
@@ -639,7 +656,7 @@ shelfops_promote(PG_FUNCTION_ARGS)
 
 			v[0] = CStringGetTextDatum(tenant);
 			v[1] = CStringGetTextDatum(model_name);
-			if (SPI_execute_with_args("SELECT to_jsonb(p), p.require_business_metrics, p.require_beat_seasonal_naive, "
+			if (arena_execute("SELECT to_jsonb(p), p.require_business_metrics, p.require_beat_seasonal_naive, "
 									  "p.max_regressed_store_share, p.store_regression_tolerance_pct, p.min_scored_rows, "
 									  "p.shadow_min_rows, p.shadow_min_days "
 									  "FROM shelfops.effective_gate_policy($1, $2) p",

@@ -12,7 +12,21 @@
  * the value; booleans, objects, arrays and unparseable strings are missing) and
  * confidence labels are trimmed and lower-cased, blank or null = "unavailable".
  * docs/gates.md lists every rule and the few deliberate differences.
+ *
+ * Compiled with -DSHELFOPS_NO_BACKEND only the pure part remains: the tables,
+ * reading a value's text as Python does (gates_parse_float, gates_label), the
+ * gates themselves (gates_decide) and the reason string.  test/fuzz/gates_fuzz.c
+ * drives that part; the jsonb walking around it is PostgreSQL's code.
  */
+#ifdef SHELFOPS_NO_BACKEND
+#include "postgres_fe.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#else
 #include "postgres.h"
 
 #include <math.h>
@@ -28,6 +42,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#endif
 
 #include "gates.h"
 
@@ -182,20 +197,32 @@ static const GateDef gate_defs[GATES_N_GATES] = {
 };
 
 StaticAssertDecl(GT_COUNT == GATES_N_THRESHOLDS, "threshold table and gates.h disagree");
+StaticAssertDecl(GM_COUNT == GATES_N_METRICS, "metric table and gates.h disagree");
 
-/* One metric as read from one side. */
-typedef struct MetricRead
-{
-	bool		present;		/* numbers: parsed; labels: always true */
-	double		value;
-	char	   *label;			/* labels: normalised label */
-} MetricRead;
+/* One metric as read from one side (gates.h). */
+typedef GatesMetric MetricRead;
 
+#ifndef SHELFOPS_NO_BACKEND
 typedef struct Thresholds
 {
 	double		value[GT_COUNT];
 	Numeric		shown[GT_COUNT];	/* as recorded in the document */
 } Thresholds;
+
+static bool
+database_is_utf8(void)
+{
+	return GetDatabaseEncoding() == PG_UTF8;
+}
+#else
+bool		gates_utf8 = true;
+
+static bool
+database_is_utf8(void)
+{
+	return gates_utf8;
+}
+#endif
 
 /* ------------------------------------------------------------------------
  * Reading values as the reference does (Python float() and str())
@@ -216,7 +243,7 @@ space_len(const char *s, int len)
 
 	if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f))
 		return 1;
-	if (c < 0x80 || GetDatabaseEncoding() != PG_UTF8)
+	if (c < 0x80 || !database_is_utf8())
 		return 0;
 	l = pg_utf_mblen((const unsigned char *) s);
 	if (l > len || !pg_utf8_islegal((const unsigned char *) s, l))
@@ -234,10 +261,13 @@ char_len(const char *s, int len)
 {
 	int			l;
 
-	if ((unsigned char) s[0] < 0x80 || GetDatabaseEncoding() != PG_UTF8)
+	if ((unsigned char) s[0] < 0x80 || !database_is_utf8())
 		return 1;
 	l = pg_utf_mblen((const unsigned char *) s);
-	return (l < 1 || l > len) ? 1 : l;
+	/* invalid sequences (not in a jsonb string, but be safe) are single bytes */
+	if (l < 1 || l > len || !pg_utf8_islegal((const unsigned char *) s, l))
+		return 1;
+	return l;
 }
 
 /* Python's str.strip(): sets *start and *slen to the stripped part of s. */
@@ -299,8 +329,8 @@ copy_digits(const char **pp, const char *end, char **bp)
  * exponent and underscores between digits.  Returns false when it does not
  * parse.  Overflow gives +-Infinity and underflow 0, as in Python.
  */
-static bool
-parse_python_float(const char *s, int len, double *out)
+bool
+gates_parse_float(const char *s, int len, double *out)
 {
 	const char *p;
 	const char *end;
@@ -322,12 +352,14 @@ parse_python_float(const char *s, int len, double *out)
 	if ((n == 3 && pg_strncasecmp(p, "inf", 3) == 0) ||
 		(n == 8 && pg_strncasecmp(p, "infinity", 8) == 0))
 	{
-		*out = negative ? -get_float8_infinity() : get_float8_infinity();
+		*out = negative ? -(double) INFINITY : (double) INFINITY;
+		pfree(buf);
 		return true;
 	}
 	if (n == 3 && pg_strncasecmp(p, "nan", 3) == 0)
 	{
-		*out = get_float8_nan();
+		*out = (double) NAN;
+		pfree(buf);
 		return true;
 	}
 	digits = copy_digits(&p, end, &b);
@@ -336,18 +368,19 @@ parse_python_float(const char *s, int len, double *out)
 		*b++ = *p++;
 		digits += copy_digits(&p, end, &b);
 	}
-	if (digits == 0)
-		return false;
-	if (p < end && (*p == 'e' || *p == 'E'))
+	if (digits > 0 && p < end && (*p == 'e' || *p == 'E'))
 	{
 		*b++ = *p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			*b++ = *p++;
 		if (copy_digits(&p, end, &b) == 0)
-			return false;
+			digits = 0;
 	}
-	if (p != end)
+	if (digits == 0 || p != end)
+	{
+		pfree(buf);
 		return false;
+	}
 	*b = '\0';
 	/* strtod is correctly rounded, like Python; ERANGE gives +-HUGE_VAL or 0. */
 	*out = strtod(buf, NULL);
@@ -355,6 +388,28 @@ parse_python_float(const char *s, int len, double *out)
 	return true;
 }
 
+/*
+ * A confidence label from a value's text: stripped and lower-cased, blank ->
+ * "unavailable".  Returns a palloc'd string.
+ */
+char *
+gates_label(const char *s, int len)
+{
+	const char *p;
+	int			n;
+	char	   *label;
+
+	strip_spaces(s, len, &p, &n);
+	if (n == 0)
+		return pstrdup("unavailable");
+	label = pnstrdup(p, n);
+	for (char *c = label; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+	return label;
+}
+
+#ifndef SHELFOPS_NO_BACKEND
 /* A jsonb number as float8, without the range error of numeric_float8. */
 static double
 numeric_to_double(Numeric num)
@@ -376,7 +431,7 @@ value_as_float(const JsonbValue *v, double *out)
 			*out = numeric_to_double(v->val.numeric);
 			return true;
 		case jbvString:
-			return parse_python_float(v->val.string.val, v->val.string.len, out);
+			return gates_parse_float(v->val.string.val, v->val.string.len, out);
 		default:
 			return false;		/* null, boolean, object, array */
 	}
@@ -399,31 +454,13 @@ static char *
 value_as_label(JsonbValue *v)
 {
 	const char *s;
-	int			len;
-	const char *p;
-	int			n;
-	char	   *label;
 
 	if (v == NULL || v->type == jbvNull)
 		return pstrdup("unavailable");
 	if (v->type == jbvString)
-	{
-		s = v->val.string.val;
-		len = v->val.string.len;
-	}
-	else
-	{
-		s = value_text(v);
-		len = strlen(s);
-	}
-	strip_spaces(s, len, &p, &n);
-	if (n == 0)
-		return pstrdup("unavailable");
-	label = pnstrdup(p, n);
-	for (char *c = label; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c += 'a' - 'A';
-	return label;
+		return gates_label(v->val.string.val, v->val.string.len);
+	s = value_text(v);
+	return gates_label(s, strlen(s));
 }
 
 /* Shortest exact decimal text of a float8 ("NaN", "Infinity" as such). */
@@ -547,6 +584,8 @@ read_thresholds(Jsonb *policy, Thresholds *t)
 	}
 }
 
+#endif							/* !SHELFOPS_NO_BACKEND */
+
 /* ------------------------------------------------------------------------
  * The gates
  * ------------------------------------------------------------------------
@@ -574,11 +613,11 @@ relative_ok(double c, double ch, double t)
 
 static bool
 gate_passes(const GateDef *g, const MetricRead *cand, const MetricRead *champ,
-			const Thresholds *th)
+			const double *thresholds)
 {
 	const MetricRead *c = &cand[g->metric];
 	const MetricRead *ch = &champ[g->metric];
-	double		t = g->threshold == GT_NONE ? 0.0 : th->value[g->threshold];
+	double		t = g->threshold == GT_NONE ? 0.0 : thresholds[g->threshold];
 	bool		pass;
 
 	if (g->kind == GK_CONFIDENCE)
@@ -606,13 +645,12 @@ gate_passes(const GateDef *g, const MetricRead *cand, const MetricRead *champ,
 				const MetricRead *cht = &champ[g->tradeoff];
 
 				pass = c->value <= ch->value * (1.0 - t / 100.0) ||
-					(c->value <= ch->value * (1.0 + th->value[g->threshold2] / 100.0) &&
+					(c->value <= ch->value * (1.0 + thresholds[g->threshold2] / 100.0) &&
 					 ct->present && cht->present && ct->value < cht->value);
 				break;
 			}
 		default:
-			elog(ERROR, "unknown gate kind %d", (int) g->kind);
-			pass = false;		/* keep the compiler quiet */
+			pass = false;		/* GK_CONFIDENCE returned above */
 	}
 	if (pass && g->confidence >= 0)
 		pass = label_ok(&cand[g->confidence]) && label_ok(&champ[g->confidence]);
@@ -647,6 +685,57 @@ gates_format_reason(bool promoted, int n_missing, const char *const *missing,
 		appendStringInfo(&s, "%s%s", (i > 0 || n_missing > 0) ? "," : "", failed[i]);
 	return s.data;
 }
+
+/*
+ * The decision on metrics already read: missing required inputs (sorted), each
+ * gate, promoted and the reason.  Fills everything in *out but the document.
+ */
+void
+gates_decide(const GatesMetric *cand, const GatesMetric *champ, const double *thresholds,
+			 GatesResult *out)
+{
+	const char *failed[GATES_N_GATES];
+	int			n_failed = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int side = 0; side < 2; side++)
+		for (int i = 0; i < GM_COUNT; i++)
+		{
+			const MetricDef *d = &metric_defs[i];
+			const MetricRead *m = side == 0 ? &cand[i] : &champ[i];
+
+			if (d->candidate_name != NULL && !m->present)
+				out->missing[out->n_missing++] = side == 0 ? d->candidate_name : d->champion_name;
+		}
+	qsort(out->missing, out->n_missing, sizeof(const char *), cmp_cstring);
+
+	for (int i = 0; i < GATES_N_GATES; i++)
+	{
+		out->passed[i] = gate_passes(&gate_defs[i], cand, champ, thresholds);
+		if (!out->passed[i])
+			failed[n_failed++] = gate_defs[i].key;
+	}
+	memcpy(out->thresholds, thresholds, sizeof(out->thresholds));
+	out->promoted = (n_failed == 0 && out->n_missing == 0);
+	out->reason = gates_format_reason(out->promoted, out->n_missing, out->missing,
+									  n_failed, failed);
+}
+
+const char *
+gates_metric_key(int i)
+{
+	Assert(i >= 0 && i < GATES_N_METRICS);
+	return metric_defs[i].key;
+}
+
+bool
+gates_metric_is_label(int i)
+{
+	Assert(i >= 0 && i < GATES_N_METRICS);
+	return metric_defs[i].is_label;
+}
+
+#ifndef SHELFOPS_NO_BACKEND
 
 /* ------------------------------------------------------------------------
  * The decision document
@@ -797,8 +886,6 @@ gates_evaluate_result(Jsonb *candidate, Jsonb *champion, Jsonb *policy, GatesRes
 	MetricRead	champ[GM_COUNT];
 	Thresholds	th;
 	List	   *warnings = NIL;
-	const char *failed[GATES_N_GATES];
-	int			n_failed = 0;
 
 	check_object(candidate, "candidate");
 	check_object(champion, "champion");
@@ -806,28 +893,7 @@ gates_evaluate_result(Jsonb *candidate, Jsonb *champion, Jsonb *policy, GatesRes
 	read_side(candidate, "candidate", cand, &warnings);
 	read_side(champion, "champion", champ, &warnings);
 
-	memset(out, 0, sizeof(*out));
-	for (int side = 0; side < 2; side++)
-		for (int i = 0; i < GM_COUNT; i++)
-		{
-			const MetricDef *d = &metric_defs[i];
-			const MetricRead *m = side == 0 ? &cand[i] : &champ[i];
-
-			if (d->candidate_name != NULL && !m->present)
-				out->missing[out->n_missing++] = side == 0 ? d->candidate_name : d->champion_name;
-		}
-	qsort(out->missing, out->n_missing, sizeof(const char *), cmp_cstring);
-
-	for (int i = 0; i < GATES_N_GATES; i++)
-	{
-		out->passed[i] = gate_passes(&gate_defs[i], cand, champ, &th);
-		if (!out->passed[i])
-			failed[n_failed++] = gate_defs[i].key;
-	}
-	memcpy(out->thresholds, th.value, sizeof(out->thresholds));
-	out->promoted = (n_failed == 0 && out->n_missing == 0);
-	out->reason = gates_format_reason(out->promoted, out->n_missing, out->missing,
-									  n_failed, failed);
+	gates_decide(cand, champ, th.value, out);
 	out->document = build_document(out, &th, cand, champ, warnings);
 }
 
@@ -839,6 +905,7 @@ gates_evaluate(Jsonb *candidate, Jsonb *champion, Jsonb *policy)
 	gates_evaluate_result(candidate, champion, policy, &r);
 	return r.document;
 }
+#endif							/* !SHELFOPS_NO_BACKEND */
 
 const char *
 gates_gate_key(int i)
@@ -868,6 +935,7 @@ gates_threshold_default(int i)
 	return threshold_defs[i].value;
 }
 
+#ifndef SHELFOPS_NO_BACKEND
 /* ------------------------------------------------------------------------
  * SQL: shelfops_evaluate_gates(candidate jsonb, champion jsonb,
  *								policy jsonb DEFAULT NULL) RETURNS jsonb
@@ -885,3 +953,4 @@ shelfops_evaluate_gates(PG_FUNCTION_ARGS)
 
 	PG_RETURN_JSONB_P(gates_evaluate(candidate, champion, policy));
 }
+#endif							/* !SHELFOPS_NO_BACKEND */

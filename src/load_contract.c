@@ -216,145 +216,41 @@ pick_master(ContractLoad *cl, List *names, const char *const *candidates)
  * Values
  * --------------------------------------------------------------------------*/
 
-static void
-trim(const char **s, size_t *len)
-{
-	while (*len > 0 && isspace((unsigned char) **s))
-		(*s)++, (*len)--;
-	while (*len > 0 && isspace((unsigned char) (*s)[*len - 1]))
-		(*len)--;
-}
-
-/* A value that is a JSON object or array: needs a custom adapter. */
-static bool
-looks_nested(const char *s, size_t len)
-{
-	trim(&s, &len);
-	return len >= 2 && ((s[0] == '{' && s[len - 1] == '}') || (s[0] == '[' && s[len - 1] == ']'));
-}
-
 /*
- * Apply an id field's type (int: "001" -> "1") and normalisation rules
- * (strip, remove_prefix, upper/lower, in that order).  Returns NULL, with
- * *why, when an int id does not parse.
+ * The per-value rules live in contract_value.c (pure C, fuzzed); these
+ * wrappers apply the profile's settings for field f.
  */
 static char *
 normalise_id(const ContractProfile *c, ContractField f, const char *s, size_t len,
 			 size_t *outlen, const char **why)
 {
-	const ContractIdRules *rules = &c->id_rules[f];
-	char	   *out;
-
-	if (c->type[f] == CT_INT)
-	{
-		int64_t		v;
-
-		if (!field_parse_int64(s, len, &v, why))
-			return NULL;
-		out = psprintf(INT64_FORMAT, (int64) v);
-		*outlen = strlen(out);
-		return out;
-	}
-	if (rules->strip)
-		trim(&s, &len);
-	if (rules->remove_prefix != NULL)
-	{
-		size_t		plen = strlen(rules->remove_prefix);
-
-		if (len >= plen && memcmp(s, rules->remove_prefix, plen) == 0)
-			s += plen, len -= plen;
-	}
-	out = pnstrdup(s, len);
-	for (size_t i = 0; i < len; i++)
-	{
-		if (rules->upper)
-			out[i] = pg_ascii_toupper((unsigned char) out[i]);
-		else if (rules->lower)
-			out[i] = pg_ascii_tolower((unsigned char) out[i]);
-	}
-	*outlen = len;
-	return out;
+	return contract_value_id(c->type[f] == CT_INT, &c->id_rules[f], s, len, outlen, why);
 }
 
-/*
- * The date of a field per date_format_hint and timezone_handling.  A naive
- * value (a date, or a timestamp without offset) keeps the date as written in
- * every mode; a timestamp with an offset keeps its written date under
- * source_local_date, and is converted to UTC (utc_date) or to the profile's
- * zone (convert_to_profile_tz_date) before its date is taken.
- */
+/* The date of a field per date_format_hint and timezone_handling. */
 static bool
 parse_contract_date(const ContractProfile *c, const char *s, size_t len, int32 *day,
 					const char **why)
 {
-	FieldTimestamp ts;
-	int64		utc;
+	bool		needs_zone;
+	int64_t		utc;
+	pg_time_t	t;
+	struct pg_tm *tm;
 
-	trim(&s, &len);
-	if (c->date_format != DATE_FORMAT_ISO_TIMESTAMP || len <= 10)
-		return field_parse_date(s, len, c->date_format, day, why);
-	if (!field_parse_timestamp(s, len, &ts, why))
+	if (!contract_value_date(c->date_format, c->tz_handling, s, len, day, &needs_zone, &utc, why))
 		return false;
-	*day = ts.day;
-	if (!ts.has_offset || c->tz_handling == TZ_SOURCE_LOCAL_DATE)
+	if (!needs_zone)
 		return true;
-	utc = (int64) ts.day * SECS_PER_DAY + ts.seconds - ts.offset_seconds;
-	if (c->tz_handling == TZ_UTC_DATE)
+	t = (pg_time_t) (utc + CONTRACT_PG_EPOCH_UNIX_SECONDS);
+	tm = pg_localtime(&t, c->tz);
+	if (tm == NULL)
 	{
-		*day = (int32) ((utc - ((utc % SECS_PER_DAY + SECS_PER_DAY) % SECS_PER_DAY)) / SECS_PER_DAY);
-		return true;
-	}
-	else
-	{
-		pg_time_t	t = (pg_time_t) (utc + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
-		struct pg_tm *tm = pg_localtime(&t, c->tz);
-
-		if (tm == NULL)
-		{
-			if (why)
-				*why = "timestamp out of range for the time zone";
-			return false;
-		}
-		*day = calendar_day_from_ymd(tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
-		return true;
-	}
-}
-
-/* +1 sale, -1 return, 0 not a transaction type. */
-static int
-transaction_sign(const char *s, size_t len)
-{
-	static const char *const plus[] = {"sale", "purchase", "sold", NULL};
-	static const char *const minus[] = {"return", "refund", "rma", NULL};
-	char		buf[16];
-
-	trim(&s, &len);
-	if (len == 0 || len >= sizeof(buf))
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pg_ascii_tolower((unsigned char) s[i]);
-	buf[len] = '\0';
-	if (in_names(plus, buf))
-		return 1;
-	if (in_names(minus, buf))
-		return -1;
-	return 0;
-}
-
-static bool
-is_not_finite(const char *s, size_t len)
-{
-	char		buf[16];
-
-	trim(&s, &len);
-	if (len > 0 && (*s == '+' || *s == '-'))
-		s++, len--;
-	if (len == 0 || len >= sizeof(buf))
+		if (why)
+			*why = "timestamp out of range for the time zone";
 		return false;
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pg_ascii_tolower((unsigned char) s[i]);
-	buf[len] = '\0';
-	return strcmp(buf, "nan") == 0 || strcmp(buf, "inf") == 0 || strcmp(buf, "infinity") == 0;
+	}
+	*day = calendar_day_from_ymd(tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
+	return true;
 }
 
 /* ---------------------------------------------------------------------------
@@ -379,7 +275,7 @@ field_text(ContractLoad *cl, CsvReader *r, const CsvRecord *rec, ContractField f
 		*len = rec->lengths[*col];
 		if (!field_is_missing(*s, *len))
 		{
-			if (looks_nested(*s, *len))
+			if (contract_value_nested(*s, *len))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("requires_custom_adapter: nested/object value in column %s of %s, line %ld",
@@ -410,36 +306,19 @@ field_number(ContractLoad *cl, CsvReader *r, const CsvRecord *rec, ContractField
 	size_t		len;
 	int			col;
 	const char *why;
+	bool		not_finite;
 
 	*isnull = !field_text(cl, r, rec, f, &s, &len, &col);
 	if (*isnull)
 		return true;
-	if (is_not_finite(s, len))
+	if (!contract_value_number(cl->c->type[f] == CT_INT, cl->c->multiplier[f], cl->c->divide_by[f],
+							   s, len, out, &not_finite, &why))
 	{
-		load_reject(cl->ls, REJECT_NOT_FINITE, r, rec, col, "NaN and infinity are not accepted");
+		if (cl->c->type[f] == CT_INT && !not_finite && why != contract_value_scaled_out_of_range)
+			why = psprintf("%s (type_map says int)", why);
+		load_reject(cl->ls, not_finite ? REJECT_NOT_FINITE : bad, r, rec, col, why);
 		return false;
 	}
-	if (cl->c->type[f] == CT_INT)
-	{
-		int64_t		v;
-
-		if (!field_parse_int64(s, len, &v, &why))
-		{
-			load_reject(cl->ls, bad, r, rec, col, psprintf("%s (type_map says int)", why));
-			return false;
-		}
-		*out = (double) v;
-	}
-	else if (!field_parse_float8(s, len, out, &why))
-	{
-		load_reject(cl->ls, bad, r, rec, col, why);
-		return false;
-	}
-	/* multiply, then divide: cents / 100 is correctly rounded this way */
-	if (cl->c->multiplier[f] != 1.0)
-		*out *= cl->c->multiplier[f];
-	if (cl->c->divide_by[f] != 1.0)
-		*out /= cl->c->divide_by[f];
 	return true;
 }
 
@@ -454,20 +333,10 @@ field_flag(ContractLoad *cl, CsvReader *r, const CsvRecord *rec, ContractField f
 	*out = false;
 	if (!field_text(cl, r, rec, f, &s, &len, &col))
 		return true;
-	if (cl->c->type[f] == CT_INT)
+	if (!contract_value_flag(cl->c->type[f] == CT_INT, s, len, out, &why))
 	{
-		int64_t		v;
-
-		if (!field_parse_int64(s, len, &v, &why))
-		{
-			load_reject(cl->ls, REJECT_BAD_FLAG, r, rec, col, psprintf("%s (type_map says int)", why));
-			return false;
-		}
-		*out = v != 0;
-		return true;
-	}
-	if (!field_parse_bool(s, len, out, &why))
-	{
+		if (cl->c->type[f] == CT_INT)
+			why = psprintf("%s (type_map says int)", why);
 		load_reject(cl->ls, REJECT_BAD_FLAG, r, rec, col, why);
 		return false;
 	}
@@ -664,7 +533,7 @@ read_row(ContractLoad *cl, CsvReader *r, const CsvRecord *rec)
 		case SIGN_ALLOW_NEGATIVE_RETURNS:
 			if (ttype != NULL)
 			{
-				int			sign = transaction_sign(ttype, strlen(ttype));
+				int			sign = contract_value_transaction_sign(ttype, strlen(ttype));
 
 				if (sign == 0)
 				{

@@ -109,7 +109,7 @@ COMMENT ON TABLE shelfops.sales IS
 --    a parallel pg_restore (-j) that copied a partition before shelfops.datasets
 --    lost its rows to foreign key violations.
 -- With the keys on the partitions, pg_dump adds them after all data, as for any
--- table (test/tap/06_dump_restore.sh restores serially and with -j 2).
+-- table (test/tap/09_dump_restore.sh restores serially and with -j 2).
 CREATE TABLE shelfops.sales_default PARTITION OF shelfops.sales (
     PRIMARY KEY (tenant_id, dataset_id, store_id, product_id, sale_date),
     FOREIGN KEY (tenant_id, dataset_id) REFERENCES shelfops.datasets (tenant_id, dataset_id) ON DELETE CASCADE

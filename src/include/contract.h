@@ -12,6 +12,7 @@
 #include "pgtime.h"
 #include "utils/jsonb.h"
 
+#include "contract_value.h"
 #include "parse.h"
 
 /* Canonical fields a field_map may target. */
@@ -54,28 +55,12 @@ typedef enum ContractType
 	CT_DATE
 } ContractType;
 
-typedef enum ContractTzHandling
-{
-	TZ_SOURCE_LOCAL_DATE,
-	TZ_UTC_DATE,
-	TZ_CONVERT_TO_PROFILE_TZ_DATE
-} ContractTzHandling;
-
 typedef enum ContractSignPolicy
 {
 	SIGN_NON_NEGATIVE,
 	SIGN_CLIP_NEGATIVE,
 	SIGN_ALLOW_NEGATIVE_RETURNS
 } ContractSignPolicy;
-
-/* id_normalization_rules of one id field. */
-typedef struct ContractIdRules
-{
-	bool		strip;			/* default true */
-	bool		upper;
-	bool		lower;
-	char	   *remove_prefix;	/* NULL = none */
-} ContractIdRules;
 
 typedef struct ContractProfile
 {

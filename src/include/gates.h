@@ -19,10 +19,15 @@
 #ifndef SHELFOPS_GATES_H
 #define SHELFOPS_GATES_H
 
+#ifdef SHELFOPS_NO_BACKEND
+#include "postgres_fe.h"
+#else
 #include "postgres.h"
 
 #include "utils/jsonb.h"
+#endif
 
+#define GATES_N_METRICS		15	/* metrics read from each side */
 #define GATES_N_GATES		15	/* reference gates, in reference order */
 #define GATES_N_THRESHOLDS	12	/* policy keys (gate_policy threshold columns) */
 #define GATES_N_REQUIRED	18	/* required inputs: 9 metrics x 2 sides */
@@ -35,8 +40,38 @@ typedef struct GatesResult
 	double		thresholds[GATES_N_THRESHOLDS]; /* used, by gates_threshold_key() */
 	int			n_missing;		/* missing required inputs, sorted */
 	const char *missing[GATES_N_REQUIRED];	/* "candidate.mae", ... (static) */
+#ifndef SHELFOPS_NO_BACKEND
 	Jsonb	   *document;		/* what shelfops_evaluate_gates() returns */
+#endif
 } GatesResult;
+
+/* One metric as read from one side of the comparison. */
+typedef struct GatesMetric
+{
+	bool		present;		/* numbers: parsed; labels: always true */
+	double		value;
+	char	   *label;			/* labels: normalised label (gates_label) */
+} GatesMetric;
+
+/*
+ * The pure core, also built with -DSHELFOPS_NO_BACKEND (test/fuzz/gates_fuzz.c).
+ * gates_parse_float: Python's float() of a string (false when it does not
+ * parse).  gates_label: a confidence label from a value's text, stripped and
+ * lower-cased, blank -> "unavailable" (palloc'd).  gates_decide: the gates on
+ * metrics already read (metric i = gates_metric_key(i)) and thresholds
+ * (threshold i = gates_threshold_key(i)); fills *out except the document.
+ */
+extern bool gates_parse_float(const char *s, int len, double *out);
+extern char *gates_label(const char *s, int len);
+extern void gates_decide(const GatesMetric *candidate, const GatesMetric *champion,
+						 const double *thresholds, GatesResult *out);
+extern const char *gates_metric_key(int i);
+extern bool gates_metric_is_label(int i);
+
+#ifdef SHELFOPS_NO_BACKEND
+/* Whether text is read as UTF-8 (the backend asks the database encoding). */
+extern bool gates_utf8;
+#else
 
 /*
  * Evaluate the gates.  candidate and champion may be NULL (= {}: every input
@@ -48,6 +83,8 @@ extern void gates_evaluate_result(Jsonb *candidate, Jsonb *champion, Jsonb *poli
 
 /* The same, returning only the decision document. */
 extern Jsonb *gates_evaluate(Jsonb *candidate, Jsonb *champion, Jsonb *policy);
+
+#endif							/* SHELFOPS_NO_BACKEND */
 
 /* Gate i's key ("mae_gate", ...), and the policy key of its threshold or NULL. */
 extern const char *gates_gate_key(int i);

@@ -273,4 +273,15 @@ SELECT pg_temp.try_load('ten_auto', 'tenant_a', pg_temp.contract_a(), 'auto') AS
        pg_temp.try_load('ten_auto2', 'tenant_a', NULL, 'auto') AS auto_without_contract;
 SELECT family FROM shelfops.datasets WHERE dataset_id = 'ten_auto';
 
+-- Hostile values (found by test/fuzz/contract_fuzz.c): a NUL byte inside an id that the
+-- upper rule rewrites is refused as bad text (it once overran the copy), and a quantity the
+-- unit_map multiplier takes past float8 is a bad_quantity reject, never an infinite row.
+SELECT r -> 'rows_written' AS rows_written, r -> 'rejected' AS rejected
+  FROM shelfops_load_dataset('hostile', :'fx' || '/hostile', 'contract',
+       dq_thresholds => '{"min_quantity_parse_success": 0, "max_malformed_rate": 1}',
+       contract => pg_temp.contract_a() || '{"unit_map": {"quantity": 1e10},
+           "dq_thresholds": {"min_quantity_parse_success": 0, "max_malformed_rate": 1}}') AS r;
+SELECT line, reason, column_name, detail FROM shelfops.load_rejects WHERE dataset_id = 'hostile' ORDER BY reject_no;
+SELECT product_id, sale_date, quantity FROM shelfops.sales WHERE dataset_id = 'hostile' ORDER BY 2;
+
 DELETE FROM shelfops.datasets WHERE family = 'contract';

@@ -1,5 +1,5 @@
 -- A description of every object of the installed shelfops extension, one line per
--- (object, property), sorted: test/tap/07_upgrade.sh diffs it between a database
+-- (object, property), sorted: test/tap/10_upgrade.sh diffs it between a database
 -- updated with ALTER EXTENSION shelfops UPDATE and a fresh CREATE EXTENSION, so
 -- any change to sql/install/ that the upgrade script does not repeat shows up as
 -- the exact object and property that differ.  Nothing here depends on OIDs,

@@ -38,7 +38,7 @@ listed=$(printf '%s\n' "${FROM_VERSIONS[@]}" | sort -V | tr '\n' ' ')
 [ "$released" = "$listed" ] && ok "every released version ($released) is tested for an update to $CURRENT" \
     || notok "released versions [$released] but FROM_VERSIONS lists [$listed]: add a line"
 
-# rows of every table of schema shelfops (as in 06_dump_restore.sh).  describe_data DB
+# rows of every table of schema shelfops (as in 09_dump_restore.sh).  describe_data DB
 # [COLUMNS before|after]: with "before", the tables' columns are also written to the
 # file COLUMNS; with "after", only those tables and columns are described (an update
 # may add columns and tables: those must not change the rows that were there), and a
