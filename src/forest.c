@@ -754,9 +754,11 @@ forest_predict(const Forest *f, const float *X, int nrows, int ncols, double *ou
 				{
 					const ForestNode *nd = &node[idx[r]];
 					float		v = xb[(Size) r * ncols + nd->feature];
-					int			go_right = isnan(v) ? nd->default_right : (v >= nd->cond);
+					/* no branch: v >= cond is false for NaN, which takes the default */
+					int			missing = (v != v);
+					int			ge = (v >= nd->cond);
 
-					idx[r] = nd->left + go_right;
+					idx[r] = nd->left + ge + (missing & nd->default_right);
 				}
 			}
 			for (int r = 0; r < bn; r++)
