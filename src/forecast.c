@@ -179,7 +179,7 @@ forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, 
 		from = origin_date - (DateADT) ((feature_spec_history_periods(spec) + 1) * spec->period_days);
 	set = series_load_window(tenant_id, sm->dataset_id, from,
 							 Max(0, horizon - (data_max - origin_date) / spec->period_days),
-							 CurrentMemoryContext);
+							 false, CurrentMemoryContext);
 	if (set->nseries == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
