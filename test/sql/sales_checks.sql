@@ -14,3 +14,5 @@ SELECT count(*) AS chk2_rows FROM shelfops.sales WHERE dataset_id = 'chk2';
 SELECT count(*) AS chk2_datasets FROM shelfops.datasets WHERE dataset_id = 'chk2';
 ALTER TABLE shelfops.sales DROP CONSTRAINT test_small_quantity;
 SELECT shelfops_generate_synthetic('chk2', 1, 2, 30, 3)->>'rows' AS rows;
+-- leave nothing behind for the tests after this one
+DELETE FROM shelfops.datasets WHERE dataset_id IN ('chk', 'chk2');
