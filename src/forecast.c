@@ -34,6 +34,7 @@
 #include "model.h"
 #include "predict.h"
 #include "series.h"
+#include "covariates.h"
 #include "forecast.h"
 #include "shadow.h"
 #include "util.h"
@@ -122,7 +123,7 @@ stored_model_fetch(const char *tenant_id, const char *model_name, int version, b
 
 ForecastResult *
 forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
-					 bool as_of_given, double level)
+					 bool as_of_given, double level, Oid covariates, int covariates_horizon)
 {
 	return forecast_from_origin_history(tenant_id, sm, horizon, as_of, as_of_given, level, 0);
 }
@@ -186,12 +187,14 @@ forecast_from_origin_history(const char *tenant_id, const StoredModel *sm, int h
 										spec->period_days);
 	set = series_load_window(tenant_id, sm->dataset_id, from,
 							 Max(0, horizon - (data_max - origin_date) / spec->period_days),
-							 CurrentMemoryContext);
+							 false, CurrentMemoryContext);
 	if (set->nseries == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("dataset \"%s\" has no sales to forecast from", sm->dataset_id)));
 	origin = series_period_of_date(set, origin_date);
+	if (OidIsValid(covariates))
+		res->covariate_rows = covariates_apply(covariates, set, origin, Max(horizon, covariates_horizon));
 
 	res->set = set;
 	res->rows = forecast_rows_range(set, origin + 1, origin + horizon, origin, true, -1);
@@ -267,6 +270,7 @@ shelfops_forecast(PG_FUNCTION_ARGS)
 	double		level = PG_ARGISNULL(4) ? 0.9 : PG_GETARG_FLOAT8(4);
 	bool		persist = !PG_ARGISNULL(6) && PG_GETARG_BOOL(6);
 	bool		shadow = PG_NARGS() > 7 && !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
+	Oid			covariates = PG_NARGS() > 8 && !PG_ARGISNULL(8) ? PG_GETARG_OID(8) : InvalidOid;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt,
 				old;
@@ -292,12 +296,12 @@ shelfops_forecast(PG_FUNCTION_ARGS)
 				 errhint("Omit version, or pass shadow => false.")));
 	horizon = PG_ARGISNULL(1) ? sm.horizon : PG_GETARG_INT32(1);
 	res = forecast_from_origin(tenant_id, &sm, horizon, PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
-							   !PG_ARGISNULL(3), level);
+							   !PG_ARGISNULL(3), level, covariates, horizon);
 	if (persist)
 		persist_forecasts(tenant_id, model_name, &sm, res, level);
 	if (shadow)
 		shadow_write(tenant_id, model_name, &sm, res, horizon, PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3),
-					 !PG_ARGISNULL(3), level);
+					 !PG_ARGISNULL(3), level, covariates);
 
 	MemoryContextSwitchTo(old);
 	for (int i = 0; i < res->rows->n; i++)

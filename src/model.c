@@ -533,11 +533,12 @@ shelfops_model_cache_stats(PG_FUNCTION_ARGS)
 	int64		hits,
 				misses;
 	int			entries;
-	char		buf[160];
+	char		buf[256];
 
 	model_cache_stats(&hits, &misses, &entries);
-	snprintf(buf, sizeof(buf), "{\"hits\": " INT64_FORMAT ", \"misses\": " INT64_FORMAT ", \"entries\": %d, \"capacity\": %d}",
-			 hits, misses, entries, MODEL_CACHE_SIZE);
+	snprintf(buf, sizeof(buf), "{\"hits\": " INT64_FORMAT ", \"misses\": " INT64_FORMAT ", \"entries\": %d, \"capacity\": %d, "
+			 "\"flat_tree_rows\": " INT64_FORMAT "}",
+			 hits, misses, entries, MODEL_CACHE_SIZE, shelfops_forest_rows);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf)));
 }
 

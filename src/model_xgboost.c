@@ -23,6 +23,7 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 
+#include "forest.h"
 #include "model.h"
 #include "params.h"
 #include "shelfops.h"
@@ -174,8 +175,12 @@ typedef struct XgbState
 {
 	BoosterHandle booster;
 	int			nthread;		/* nthread last set on the booster */
+	Forest	   *forest;			/* flat trees of a loaded model (forest.c), or NULL */
 	MemoryContextCallback cb;
 } XgbState;
+
+/* rows predicted by the flat trees in this backend (shelfops._model_cache_stats) */
+int64		shelfops_forest_rows = 0;
 
 static void
 xgb_state_release(void *arg)
@@ -386,6 +391,14 @@ xgb_predict(Model *m, const ModelPredictInput *in, double *out, bool *fallback)
 	const float *res = NULL;
 	bst_ulong	total = 1;
 
+	if (st->forest && shelfops_fast_tree_predict && forest_nfeatures(st->forest) <= in->ncols)
+	{
+		forest_predict(st->forest, in->X, in->nrows, in->ncols, out);
+		if (fallback)
+			memset(fallback, 0, sizeof(bool) * in->nrows);
+		shelfops_forest_rows += in->nrows;
+		return;
+	}
 	xgb_set_nthread(st);
 	snprintf(values, sizeof(values),
 			 "{\"data\": [%llu, true], \"shape\": [%d, %d], \"typestr\": \"<f4\", \"version\": 3}",
@@ -435,6 +448,10 @@ xgb_load(const char *payload, size_t len)
 	XGB_CALL("reading the feature count", XGBoosterGetNumFeature(st->booster, &nf));
 	XGB_CALL("counting rounds", XGBoosterBoostedRounds(st->booster, &m->rounds));
 	m->n_features = (int) nf;
+	/* the same trees as flat arrays for the fast predictor, when it covers the model */
+	st->forest = forest_from_xgboost_ubj(payload, len, m->mcxt);
+	if (st->forest && forest_nfeatures(st->forest) != m->n_features)
+		st->forest = NULL;
 
 	attr = xgb_get_attr(st->booster, "shelfops_params");
 	if (attr)

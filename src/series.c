@@ -158,12 +158,14 @@ text_equals(Datum d, const char *s)
 	return strncmp(VARDATA_ANY(t), s, len) == 0 && s[len] == '\0';
 }
 
-/* Fold one field into the fingerprint: a presence byte, then the bytes. */
+/* Fold one field into the fingerprint: a presence byte, then the bytes (crc NULL: none). */
 static inline void
 crc_field(pg_crc32c *crc, bool isnull, const void *data, size_t len)
 {
 	uint8		flag = isnull ? 0 : 1;
 
+	if (crc == NULL)
+		return;
 	COMP_CRC32C(*crc, &flag, 1);
 	if (!isnull)
 		COMP_CRC32C(*crc, data, len);
@@ -172,6 +174,8 @@ crc_field(pg_crc32c *crc, bool isnull, const void *data, size_t len)
 static inline void
 crc_text(pg_crc32c *crc, bool isnull, Datum d)
 {
+	if (crc == NULL)
+		return;
 	if (isnull)
 		crc_field(crc, true, NULL, 0);
 	else
@@ -244,12 +248,12 @@ SeriesSet *
 series_load_extended(const char *tenant_id, const char *dataset_id,
 					 int extra_periods, MemoryContext cxt)
 {
-	return series_load_window(tenant_id, dataset_id, DATEVAL_NOBEGIN, extra_periods, cxt);
+	return series_load_window(tenant_id, dataset_id, DATEVAL_NOBEGIN, extra_periods, true, cxt);
 }
 
 SeriesSet *
 series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_date,
-				   int extra_periods, MemoryContext cxt)
+				   int extra_periods, bool fingerprint, MemoryContext cxt)
 {
 	SeriesSet  *set;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, DATEOID};
@@ -266,6 +270,7 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 	char	   *last_product = NULL;
 	int			nholiday_alloc = 0;
 	pg_crc32c	crc;
+	pg_crc32c  *crcp = fingerprint ? &crc : NULL;
 	int			span;
 	Datum		rowvals[COL_UNIT_COST];
 	bool		rownulls[COL_UNIT_COST];
@@ -477,13 +482,13 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			s->nobs++;
 			set->nrows++;
 
-			crc_text(&crc, false, dstore);
-			crc_text(&crc, false, dproduct);
-			crc_field(&crc, false, &date, sizeof(date));
-			crc_field(&crc, false, &qty, sizeof(qty));
+			crc_text(crcp, false, dstore);
+			crc_text(crcp, false, dproduct);
+			crc_field(crcp, false, &date, sizeof(date));
+			crc_field(crcp, false, &qty, sizeof(qty));
 
 			d = (n = rownulls[COL_CATEGORY - 1], rowvals[COL_CATEGORY - 1]);
-			crc_text(&crc, n, d);
+			crc_text(crcp, n, d);
 			if (!n && s->category == NULL)
 			{
 				s->category = text_dup_in(cxt, d);
@@ -495,27 +500,27 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			{
 				double		pc = DatumGetFloat8(d);
 
-				crc_field(&crc, false, &pc, sizeof(pc));
+				crc_field(crcp, false, &pc, sizeof(pc));
 				s->cov[SCOV_PROMO_COUNT][t] = (float) pc;
 				set->has_cov[SCOV_PROMO_COUNT] = true;
 			}
 			else
-				crc_field(&crc, true, NULL, 0);
+				crc_field(crcp, true, NULL, 0);
 
 			v = bool_value(rowvals, rownulls, COL_IS_PROMOTIONAL, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_IS_PROMOTIONAL][t] = v;
 			if (v == 1.0f)
 				set->has_cov[SCOV_IS_PROMOTIONAL] = true;
 
 			v = bool_value(rowvals, rownulls, COL_IS_HOLIDAY, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_IS_HOLIDAY][t] = v;
 			if (v == 1.0f)
 				set->has_cov[SCOV_IS_HOLIDAY] = true;
 
 			d = (n = rownulls[COL_HOLIDAY_TYPE - 1], rowvals[COL_HOLIDAY_TYPE - 1]);
-			crc_text(&crc, n, d);
+			crc_text(crcp, n, d);
 			if (!n)
 			{
 				int			code = -1;
@@ -546,25 +551,25 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 			}
 
 			v = bool_value(rowvals, rownulls, COL_IS_SCHOOL_HOLIDAY, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_IS_SCHOOL_HOLIDAY][t] = v;
 			if (!n)
 				set->has_cov[SCOV_IS_SCHOOL_HOLIDAY] = true;
 
 			v = bool_value(rowvals, rownulls, COL_IS_OPEN, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_IS_OPEN][t] = v;
 			if (!n)
 				set->has_cov[SCOV_IS_OPEN] = true;
 
 			v = float_value(rowvals, rownulls, COL_UNIT_PRICE, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_UNIT_PRICE][t] = v;
 			if (!n)
 				set->has_cov[SCOV_UNIT_PRICE] = true;
 
 			v = float_value(rowvals, rownulls, COL_UNIT_COST, &n);
-			crc_field(&crc, n, &v, sizeof(v));
+			crc_field(crcp, n, &v, sizeof(v));
 			s->cov[SCOV_UNIT_COST][t] = v;
 			if (!n)
 				set->has_cov[SCOV_UNIT_COST] = true;
@@ -594,7 +599,10 @@ series_load_window(const char *tenant_id, const char *dataset_id, DateADT from_d
 
 	FIN_CRC32C(crc);
 	set->crc = crc;
-	snprintf(set->fingerprint, sizeof(set->fingerprint), "crc32c:%08x", (unsigned int) crc);
+	if (fingerprint)
+		snprintf(set->fingerprint, sizeof(set->fingerprint), "crc32c:%08x", (unsigned int) crc);
+	else
+		strcpy(set->fingerprint, "none");
 
 	/* Products: distinct ids, sorted; then each series' index. */
 	if (set->nseries > 0)

@@ -83,7 +83,8 @@ shadow_write_context(void *arg)
 
 int64
 shadow_write(const char *tenant_id, const char *model_name, const StoredModel *champion,
-			 const ForecastResult *res, int horizon, DateADT as_of, bool as_of_given, double level)
+			 const ForecastResult *res, int horizon, DateADT as_of, bool as_of_given, double level,
+			 Oid covariates)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -142,7 +143,8 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 
 		current = challengers[c];
 		stored_model_fetch(tenant_id, model_name, challengers[c], false, &ch);
-		chres = forecast_from_origin(tenant_id, &ch, Min(horizon, ch.horizon), as_of, as_of_given, level);
+		chres = forecast_from_origin(tenant_id, &ch, Min(horizon, ch.horizon), as_of, as_of_given, level,
+									 covariates, horizon);
 		shadow_arrays(chres, &chal);
 
 		args[0] = CStringGetTextDatum(tenant_id);

@@ -23,6 +23,7 @@ char	   *shelfops_tenant_id = NULL;
 char	   *shelfops_export_directory = NULL;
 int			shelfops_training_memory_mb = 2048;
 int			shelfops_xgboost_threads = 1;
+bool		shelfops_fast_tree_predict = true;
 
 void		_PG_init(void);
 
@@ -72,6 +73,15 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("shelfops.fast_tree_predict",
+							 "Predict loaded XGBoost models with shelfops' flat-tree predictor.",
+							 "It gives the same values as XGBoost's predictor (reg:squarederror gbtree models; others always use XGBoost's); off uses XGBoost's.",
+							 &shelfops_fast_tree_predict,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	/* jobs (issue 6): shelfops.retrain_run_id */
 	shelfops_jobs_define_settings();

@@ -41,15 +41,20 @@ typedef struct ForecastResult
 	double	   *forecast;
 	double	   *lower;
 	double	   *upper;
+	int64		covariate_rows; /* planned covariate rows written into the set */
 } ForecastResult;
 
 /*
  * Forecast every series of the model's dataset for steps 1..horizon after the
- * origin: the period containing as_of, or the dataset's last period.
+ * origin: the period containing as_of, or the dataset's last period.  With
+ * covariates (a relation's OID, else InvalidOid) the planned covariates of the
+ * target periods are read from it first (covariates.c); its rows may cover
+ * covariates_horizon steps (at least horizon: a challenger with a shorter
+ * horizon than the champion skips the steps past its own).
  */
 extern ForecastResult *forecast_from_origin(const char *tenant_id, const StoredModel *sm,
 											int horizon, DateADT as_of, bool as_of_given,
-											double level);
+											double level, Oid covariates, int covariates_horizon);
 
 /*
  * As forecast_from_origin, with at least history_periods periods before the

@@ -101,10 +101,13 @@ extern SeriesSet *series_load_extended(const char *tenant_id, const char *datase
 /*
  * As series_load_extended, reading only the periods from the one containing
  * from_date on (DATEVAL_NOBEGIN: everything).  Period 0 is then that period;
- * forecasting reads just the history its features need.
+ * forecasting reads just the history its features need.  fingerprint false
+ * skips the CRC over the rows (set->fingerprint is then "none"): forecasting
+ * records no lineage and saves the time.
  */
 extern SeriesSet *series_load_window(const char *tenant_id, const char *dataset_id,
-									 DateADT from_date, int extra_periods, MemoryContext cxt);
+									 DateADT from_date, int extra_periods, bool fingerprint,
+									 MemoryContext cxt);
 
 /* The date of period t (t may lie outside 0 .. nperiods - 1). */
 extern DateADT series_period_date(const SeriesSet *set, int t);

@@ -27,7 +27,8 @@
  */
 extern int64 shadow_write(const char *tenant_id, const char *model_name,
 						  const StoredModel *champion, const ForecastResult *res,
-						  int horizon, DateADT as_of, bool as_of_given, double level);
+						  int horizon, DateADT as_of, bool as_of_given, double level,
+						  Oid covariates);
 
 /*
  * Fill actual_demand, champion_error = |champion_prediction - actual|,

@@ -16,6 +16,8 @@ extern char *shelfops_tenant_id;
 extern char *shelfops_export_directory;
 extern int	shelfops_training_memory_mb;
 extern int	shelfops_xgboost_threads;
+extern bool shelfops_fast_tree_predict;
+extern int64 shelfops_forest_rows;
 
 /* The tenant a call acts for when its tenant_id argument is NULL. */
 extern const char *shelfops_default_tenant(void);
