@@ -70,6 +70,26 @@ ALTER TABLE shelfops.gate_policy
     ADD COLUMN drift_min_rows integer NOT NULL DEFAULT 100 CHECK (drift_min_rows >= 1);
 
 ------------------------------------------------------------------------------
+-- 50_train: shelfops_forecast takes planned covariates (a 9th argument)
+------------------------------------------------------------------------------
+DROP FUNCTION shelfops_forecast(text, integer, integer, date, float8, text, boolean, boolean);
+CREATE FUNCTION shelfops_forecast(model_name text,
+                                  horizon integer DEFAULT NULL,
+                                  version integer DEFAULT NULL,
+                                  as_of date DEFAULT NULL,
+                                  level float8 DEFAULT 0.9,
+                                  tenant_id text DEFAULT NULL,
+                                  persist boolean DEFAULT false,
+                                  shadow boolean DEFAULT false,
+                                  covariates regclass DEFAULT NULL)
+RETURNS TABLE(store_id text, product_id text, target_date date, forecast float8,
+              lower float8, upper float8, version integer)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'shelfops_forecast';
+COMMENT ON FUNCTION shelfops_forecast(text, integer, integer, date, float8, text, boolean, boolean, regclass) IS
+  'Forecast every series of a model''s dataset (champion by default) with conformal intervals; persist => true stores them; shadow => true also forecasts the challengers into shadow_predictions; covariates => a table or view of planned covariates (store_id, product_id, sale_date and canonical covariate columns) for the target dates';
+
+------------------------------------------------------------------------------
 -- 52_tune: shelfops_tune and shelfops.tuning_trials (new)
 ------------------------------------------------------------------------------
 -- Hyperparameter tuning (docs/tuning.md): shelfops_tune and the trials it scores.

@@ -125,12 +125,14 @@ ForecastResult *
 forecast_from_origin(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
 					 bool as_of_given, double level, Oid covariates, int covariates_horizon)
 {
-	return forecast_from_origin_history(tenant_id, sm, horizon, as_of, as_of_given, level, 0);
+	return forecast_from_origin_history(tenant_id, sm, horizon, as_of, as_of_given, level, 0,
+										covariates, covariates_horizon);
 }
 
 ForecastResult *
 forecast_from_origin_history(const char *tenant_id, const StoredModel *sm, int horizon, DateADT as_of,
-							 bool as_of_given, double level, int history_periods)
+							 bool as_of_given, double level, int history_periods,
+							 Oid covariates, int covariates_horizon)
 {
 	ForecastResult *res = palloc0(sizeof(ForecastResult));
 	FeatureSpec *spec = feature_spec_from_jsonb(sm->feature_spec);

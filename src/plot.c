@@ -269,7 +269,7 @@ shelfops_plot_forecast(PG_FUNCTION_ARGS)
 					   false, &sm);
 	horizon = PG_ARGISNULL(5) ? sm.horizon : PG_GETARG_INT32(5);
 	res = forecast_from_origin_history(tenant_id, &sm, horizon, PG_ARGISNULL(6) ? 0 : PG_GETARG_DATEADT(6),
-									   !PG_ARGISNULL(6), level, history);
+									   !PG_ARGISNULL(6), level, history, InvalidOid, 0);
 	set = res->set;
 	sidx = series_find(set, store_id, product_id);
 	if (sidx < 0)

@@ -62,6 +62,7 @@ extern ForecastResult *forecast_from_origin(const char *tenant_id, const StoredM
  */
 extern ForecastResult *forecast_from_origin_history(const char *tenant_id, const StoredModel *sm,
 													int horizon, DateADT as_of, bool as_of_given,
-													double level, int history_periods);
+													double level, int history_periods,
+													Oid covariates, int covariates_horizon);
 
 #endif							/* SHELFOPS_FORECAST_H */
