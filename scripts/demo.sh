@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: install what is needed, build, start the throwaway cluster (left
-# running, under .cluster/) and run the main job (scripts/demo.sql) in database
-# "shelfops".  Idempotent: a second run reuses the packages, build and cluster, and
+# running, under .cluster/) and run the main job in database "shelfops": first in SQL
+# (scripts/demo.sql), then the same loop through the `shelfops` command line
+# (generate, validate, train, benchmark, promote, history, plot).  Idempotent: a second run reuses the packages, build and cluster, and
 # recreates the demo database's extension.
 source "$(dirname "$0")/lib.sh"
 
@@ -13,6 +14,19 @@ ensure_database "$DBNAME"
 
 say "running the demo (scripts/demo.sql)"
 psql -X -q -d "$DBNAME" -v ON_ERROR_STOP=1 -f "$ROOT/scripts/demo.sql"
+
+say "the same loop through the shelfops command line (docs/cli.md)"
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=$DBNAME
+cli() { echo "\$ shelfops $*"; "$ROOT/bin/shelfops" "$@"; }
+set -e
+cli generate cli_demo --stores 5 --products 20 --days 200 --seed 42
+cli validate cli_demo
+cli train cli_demo -m cli_model
+cli benchmark cli_demo
+cli promote cli_model
+cli history cli_model
+cli plot forecast cli_model S001 P0001 --history 60 -o "$CLUSTER/cli_model.svg"
+set +e
 
 cat <<MSG
 

@@ -154,7 +154,8 @@ covariates_apply(Oid relid, SeriesSet *set, int origin, int horizon)
 		appendStringInfo(&sql, "%s%s::%s", ncols > 1 ? ", " : "",
 						 quote_identifier(plan_columns[c].name), plan_columns[c].cast);
 	}
-	appendStringInfo(&sql, " FROM %s", query_name);
+	/* in key order: the first bad row an error names does not depend on the heap's order */
+	appendStringInfo(&sql, " FROM %s ORDER BY 1, 2, 3", query_name);
 
 	seen = MemoryContextAllocZero(caller, Max((Size) set->nseries * horizon, 1));
 	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);

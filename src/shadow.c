@@ -95,19 +95,24 @@ shadow_write(const char *tenant_id, const char *model_name, const StoredModel *c
 	ErrorContextCallback errcb;
 	int			current = 0;
 
-	/* the challengers of the same model and tenant */
+	/*
+	 * the newest challengers of the same model and tenant, at most
+	 * shelfops.shadow_max_challengers: every challenger costs a forecast of
+	 * every series, and rejected candidates accumulate as challengers
+	 */
 	{
-		Oid			types[3] = {TEXTOID, TEXTOID, INT4OID};
-		Datum		args[3];
+		Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+		Datum		args[4];
 
 		args[0] = CStringGetTextDatum(tenant_id);
 		args[1] = CStringGetTextDatum(model_name);
 		args[2] = Int32GetDatum(champion->version);
+		args[3] = Int32GetDatum(shelfops_shadow_max_challengers);
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT version FROM shelfops.model_versions "
+		if (SPI_execute_with_args("SELECT version FROM (SELECT version FROM shelfops.model_versions "
 								  "WHERE tenant_id = $1 AND model_name = $2 AND status = 'challenger' "
-								  "AND version <> $3 ORDER BY version",
-								  3, types, args, NULL, true, 0) != SPI_OK_SELECT)
+								  "AND version <> $3 ORDER BY version DESC LIMIT $4) newest ORDER BY version",
+								  4, types, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the challengers of model \"%s\"", model_name);
 		nchallengers = (int) SPI_processed;
 		challengers = MemoryContextAlloc(caller, sizeof(int) * Max(nchallengers, 1));

@@ -23,6 +23,7 @@ char	   *shelfops_tenant_id = NULL;
 char	   *shelfops_export_directory = NULL;
 int			shelfops_training_memory_mb = 2048;
 int			shelfops_xgboost_threads = 1;
+int			shelfops_shadow_max_challengers = 5;
 bool		shelfops_fast_tree_predict = true;
 
 void		_PG_init(void);
@@ -70,6 +71,15 @@ _PG_init(void)
 							"Keep at 1 unless the machine has idle cores: concurrent trainings with many threads each spin-wait against each other.",
 							&shelfops_xgboost_threads,
 							1, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("shelfops.shadow_max_challengers",
+							"Challengers a shadow forecast covers beside the champion: the newest ones.",
+							"Each challenger costs one forecast of every series; older challengers are left out of shadow rows.",
+							&shelfops_shadow_max_challengers,
+							5, 1, 1000,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);

@@ -16,6 +16,7 @@ extern char *shelfops_tenant_id;
 extern char *shelfops_export_directory;
 extern int	shelfops_training_memory_mb;
 extern int	shelfops_xgboost_threads;
+extern int	shelfops_shadow_max_challengers;
 extern bool shelfops_fast_tree_predict;
 extern int64 shelfops_forest_rows;
 

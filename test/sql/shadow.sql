@@ -201,3 +201,28 @@ DELETE FROM shelfops.training_runs WHERE model_name = 'ps';
 DELETE FROM shelfops.model_retraining_log WHERE model_name = 'ps';
 DELETE FROM shelfops.model_version_counters WHERE model_name = 'ps';
 DELETE FROM shelfops.datasets WHERE dataset_id = 'sp';
+
+-- only the newest shelfops.shadow_max_challengers challengers are shadowed
+SELECT shelfops_generate_synthetic('sc', 1, 2, 120, 5)->>'rows' AS rows;
+SELECT (shelfops_train('sc', 'cap', 'seasonal_naive'))->>'version' AS v1;
+SELECT (shelfops_train('sc', 'cap', 'moving_average', '{"window": 7}'))->>'version' AS v2;
+SELECT (shelfops_train('sc', 'cap', 'moving_average', '{"window": 14}'))->>'version' AS v3;
+SELECT (shelfops_train('sc', 'cap', 'moving_average', '{"window": 28}'))->>'version' AS v4;
+SELECT (shelfops_promote('cap', 1))->>'decision' AS decision;
+UPDATE shelfops.model_versions SET status = 'challenger' WHERE model_name = 'cap' AND version > 1;
+SET shelfops.shadow_max_challengers = 2;
+SELECT count(*) > 0 AS served FROM shelfops_forecast('cap', shadow => true);
+SELECT challenger_version, count(*) > 0 AS has_rows
+  FROM shelfops.shadow_predictions WHERE model_name = 'cap' GROUP BY 1 ORDER BY 1;
+SET shelfops.shadow_max_challengers = 0;
+RESET shelfops.shadow_max_challengers;
+SELECT count(*) > 0 AS served FROM shelfops_forecast('cap', shadow => true);
+SELECT challenger_version, count(*) > 0 AS has_rows
+  FROM shelfops.shadow_predictions WHERE model_name = 'cap' GROUP BY 1 ORDER BY 1;
+DELETE FROM shelfops.shadow_predictions WHERE model_name = 'cap';
+DELETE FROM shelfops.model_experiments WHERE model_name = 'cap';
+DELETE FROM shelfops.model_versions WHERE model_name = 'cap';
+DELETE FROM shelfops.training_runs WHERE model_name = 'cap';
+DELETE FROM shelfops.model_retraining_log WHERE model_name = 'cap';
+DELETE FROM shelfops.model_version_counters WHERE model_name = 'cap';
+DELETE FROM shelfops.datasets WHERE dataset_id = 'sc';

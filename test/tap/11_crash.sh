@@ -159,12 +159,13 @@ out=$(q "SELECT shelfops_rollback('mp', $other, 'after the crash') IS NOT NULL;
 [ "$(echo $out)" = "t forced 4" ] && echo "ok 13 - the next rollback and promotion work" || echo "not ok 13 - $out"
 
 # --- 4. a background-worker retrain run ----------------------------------------
-# A session holds the version counters, so the worker's run (its 'running' row
+# A session holds the version counters, so the worker's run (a "shelfops retrain"
+# background worker; its 'running' row
 # committed, the model fitted) waits to write its version when the crash comes.
 background "BEGIN; LOCK TABLE shelfops.model_version_counters IN EXCLUSIVE MODE; SELECT pg_sleep(300);"
 wait_for 20 "SELECT count(*) FROM pg_locks WHERE relation = 'shelfops.model_version_counters'::regclass AND mode = 'ExclusiveLock' AND granted" 1
 out=$(q "SELECT shelfops_add_retrain_job('mw', 'syn', params => '{\"n_estimators\": 20, \"max_depth\": 4}', auto_promote => true, first_run_at => now())")
-wait_for 90 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'shelfops worker' AND wait_event_type = 'Lock'" 1 postgres \
+wait_for 90 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'shelfops retrain' AND wait_event_type = 'Lock'" 1 postgres \
     && [ "$(q "SELECT status FROM shelfops.model_retraining_log WHERE model_name = 'mw'")" = running ] \
     && echo "ok 14 - the worker's run is in progress (running row committed, waiting to write)" \
     || echo "not ok 14 - job $out: $(q "SELECT string_agg(status, ',') FROM shelfops.model_retraining_log WHERE model_name = 'mw'")"
