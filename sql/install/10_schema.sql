@@ -97,10 +97,13 @@ COMMENT ON TABLE shelfops.sales IS
 -- Rows written by plain INSERT for a dataset that has no partition of its own land
 -- here.
 --
--- The primary key (tenant_id, dataset_id, store_id, product_id, sale_date) and the
--- foreign key to shelfops.datasets are declared on every partition, not on the
--- parent: a (tenant, dataset) lives in exactly one partition, so the partitions'
--- keys together make it unique over the whole table.  A restore runs CREATE
+-- The primary key and the foreign key to shelfops.datasets are declared on every
+-- partition, not on the parent: a (tenant, dataset) lives in exactly one partition, so
+-- the partitions' keys together make (tenant_id, dataset_id, store_id, product_id,
+-- sale_date) unique over the whole table.  This default partition keys on all five
+-- columns; a dataset's own partition (src/sales_writer.c) keys on (store_id,
+-- product_id, sale_date) only, since its bounds CHECK fixes tenant and dataset (a
+-- smaller, faster key build).  A restore runs CREATE
 -- EXTENSION (which would recreate keys declared on the parent) before it attaches
 -- the dumped partitions, and ATTACH copies the parent's keys onto each partition:
 --  * a parent primary key made the dump's own ADD CONSTRAINT of each partition's
