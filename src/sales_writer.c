@@ -74,6 +74,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/relcache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -980,6 +981,24 @@ drain_sort(SalesWriterState *w)
  * Index the new partition, drop the dataset's old (emptied) partition and
  * attach the new one in its place.
  */
+/*
+ * Whether shelfops.sales itself has a primary key: so it had up to 0.1.0, and
+ * so it still has in a database whose library is newer than its schema (between
+ * installing the new library and ALTER EXTENSION shelfops UPDATE).  ATTACH then
+ * needs the partition's key to match the parent's five columns.
+ */
+static bool
+parent_has_primary_key(Oid parent_relid)
+{
+	Relation	rel = table_open(parent_relid, AccessShareLock);
+	bool		has_key;
+
+	(void) RelationGetIndexList(rel);	/* fills rd_pkindex */
+	has_key = OidIsValid(RelationGetPrimaryKeyIndex(rel));
+	table_close(rel, AccessShareLock);
+	return has_key;
+}
+
 static void
 attach_partition(SalesWriterState *w)
 {
@@ -997,9 +1016,11 @@ attach_partition(SalesWriterState *w)
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("max_parallel_maintenance_workers", "0", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	run_as_owner(psprintf("ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY "
-						  "(store_id, product_id, sale_date)",
-						  qname, quote_identifier(psprintf("%s_pkey", w->part_name))));
+	run_as_owner(psprintf("ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (%s)",
+						  qname, quote_identifier(psprintf("%s_pkey", w->part_name)),
+						  parent_has_primary_key(w->parent_relid) ?
+						  "tenant_id, dataset_id, store_id, product_id, sale_date" :
+						  "store_id, product_id, sale_date"));
 	AtEOXact_GUC(true, nestlevel);
 
 	old = find_dataset_partition(w->parent_relid, w->tenant_id, w->dataset_id);
