@@ -103,6 +103,19 @@ COMMENT ON FUNCTION shelfops_benchmark_combos(text[], text[], jsonb, integer, in
 
 -- The reference's benchmark JSON (benchmark_datasets.py / benchmark_dataset_combos.py,
 -- reference section 10.1) for one run.
+-- The error of shelfops_benchmark_json for a run id the tenant has no rows of.
+CREATE FUNCTION shelfops.no_benchmark_run(p_run uuid, p_tenant text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RAISE EXCEPTION 'tenant "%" has no benchmark run with that id', p_tenant
+        USING ERRCODE = 'undefined_object',
+              DETAIL = format('No row of shelfops.benchmark_results has run id %s.', p_run),
+              HINT = 'Run ids are in shelfops.benchmark_results (benchmark_run_id); a run of another tenant is not visible.';
+END
+$$;
+
 CREATE FUNCTION shelfops_benchmark_json(run_id uuid, tenant_id text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -164,7 +177,8 @@ AS $$
                                      AND s.algorithm = o.algorithm AND s.slice <> 'overall'))
                    || o.m ORDER BY o.ordinal) AS j
           FROM rows o WHERE o.kind = 'combo' AND o.slice = 'overall')
-    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rows) THEN NULL ELSE
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rows)
+                THEN shelfops.no_benchmark_run(shelfops_benchmark_json.run_id, (SELECT tenant FROM t)) ELSE
            jsonb_build_object(
                'benchmark_run_id', shelfops_benchmark_json.run_id,
                'tenant_id', (SELECT tenant FROM t),
