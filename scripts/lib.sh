@@ -17,6 +17,7 @@ DBNAME=shelfops
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl libjson-c-dev libxgboost-dev zlib1g-dev
           libpq-dev pkg-config make gcc libc6-dev gzip ca-certificates
+          procps bc                  # ps (the crash test kills a postmaster's children), bc
           clang libclang-rt-14-dev)  # clang: libFuzzer harnesses (test/fuzz)
 
 say() { printf '\n== %s\n' "$*"; }
