@@ -993,7 +993,6 @@ parent_has_primary_key(Oid parent_relid)
 	Relation	rel = table_open(parent_relid, AccessShareLock);
 	bool		has_key;
 
-	(void) RelationGetIndexList(rel);	/* fills rd_pkindex */
 	has_key = OidIsValid(RelationGetPrimaryKeyIndex(rel));
 	table_close(rel, AccessShareLock);
 	return has_key;

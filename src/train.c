@@ -246,12 +246,13 @@ train_seasonal_naive(const SeriesSet *set)
 }
 
 void
-train_check_split(const TrainPart *part)
+train_check_split(TrainPart *part)
 {
 	const SeriesSet *set = part->set;
-	int			train_last = part->origin - part->holdout;
 
-	if (train_last < part->horizon + 1)
+	part->cal_first = part->origin - part->holdout + 1;
+	part->train_last = part->cal_first - 1;
+	if (part->train_last < part->horizon + 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("dataset \"%s\" has %d %s periods, too few to train with horizon %d and holdout %d",
@@ -331,8 +332,6 @@ train_evaluate(const ModelFamily *family, const ModelParams *params, int nparts,
 		TrainPart  *part = &parts[p];
 
 		train_check_split(part);
-		part->cal_first = part->origin - part->holdout + 1;
-		part->train_last = part->cal_first - 1;
 		if (part->spec == NULL)
 			part->spec = feature_spec_build(part->set, part->horizon, part->train_last);
 		part->layout = NULL;
@@ -561,12 +560,6 @@ train_split(const SeriesSet *set, int horizon, int holdout, TrainSplit *split)
 {
 	TrainPart	part = {0};
 
-	if (holdout > horizon)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("holdout (%d) must not exceed horizon (%d)", holdout, horizon),
-				 errdetail("The holdout is forecast from one origin, so each of its periods must be within the horizon."),
-				 errhint("Use shelfops_backtest for evaluations over longer windows.")));
 	part.set = set;
 	part.horizon = horizon;
 	part.holdout = holdout;
@@ -574,8 +567,8 @@ train_split(const SeriesSet *set, int horizon, int holdout, TrainSplit *split)
 	train_check_split(&part);
 	split->T = set->ndata_periods - 1;
 	split->origin = part.origin;
-	split->cal_first = part.origin - holdout + 1;
-	split->train_last = split->cal_first - 1;
+	split->cal_first = part.cal_first;
+	split->train_last = part.train_last;
 }
 
 char *

@@ -654,8 +654,9 @@ shelfops_tune(PG_FUNCTION_ARGS)
 	set = series_load(tenant_id, dataset_id, cxt);
 	t_read = train_seconds_since(phase);
 	weekly = set->frequency == SERIES_WEEKLY;
-	job.horizon = train_int_arg(fcinfo, 5, "horizon", weekly ? 8 : 14, 1, FEATURE_MAX_HORIZON);
-	job.holdout = job.horizon;
+	/* the holdout is the horizon: the folds before it are holdout-long blocks */
+	train_resolve_horizon(set, PG_ARGISNULL(5) ? NULL : &(int) {PG_GETARG_INT32(5)}, NULL,
+						  &job.horizon, &job.holdout);
 	L = job.holdout;
 
 	trials = palloc0(sizeof(Trial) * budget);

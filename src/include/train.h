@@ -59,7 +59,10 @@ typedef struct TrainJob
 	char	   *run_id;
 } TrainJob;
 
-/* Fill split for (horizon, holdout); ERROR when the calendar is too short. */
+/*
+ * Fill split for (horizon, holdout), as train_resolve_horizon checked them:
+ * origin at the last period minus the holdout; ERROR when the calendar is too short.
+ */
 extern void train_split(const SeriesSet *set, int horizon, int holdout, TrainSplit *split);
 
 /*
@@ -143,10 +146,11 @@ extern void train_resolve_horizon(const SeriesSet *set, const int *horizon_arg,
 								  const int *holdout_arg, int *horizon, int *holdout);
 
 /*
- * ERROR unless the set has room for the part's split: a calibration block and
- * training targets with at least one horizon of history before the origin.
+ * Place the part's split behind its origin (cal_first, train_last: the one
+ * place that arithmetic lives) and ERROR unless the set has room for it: a
+ * calibration block and training targets with at least one horizon of history.
  */
-extern void train_check_split(const TrainPart *part);
+extern void train_check_split(TrainPart *part);
 
 /*
  * The whole of a training but the writing: features, one fit over every part

@@ -66,22 +66,9 @@ run=$(q "$SRC" "CALL shelfops_retrain('m', 'public', 'manual')" && q "$SRC" "SEL
 [ "$run" = "completed:3" ] && echo "ok 1 - database filled: loads, trainings, promotion, shadow, backtest, benchmark, tuning, forecasts, a job run" \
     || echo "not ok 1 - fill: $(echo "$fill" | tail -3) run: $run"
 
-# One line per table of schema shelfops: name, row count, checksum of its rows in
-# a fixed order (every column's text form, bytea and float8 included).
-# The rows CREATE EXTENSION seeds (the default gate policy) are left out by the
-# table's pg_extension_config_dump filter, as pg_dump leaves them out; test 4
-# checks they are there.
-describe_data() {
-    local t cond
-    q "$1" "SELECT c.relname || '|' || coalesce(x.cond, '')
-              FROM pg_class c
-              LEFT JOIN (SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond
-                           FROM pg_extension WHERE extname = 'shelfops') x ON x.oid = c.oid
-             WHERE c.relnamespace = 'shelfops'::regnamespace AND c.relkind = 'r' ORDER BY 1" |
-    while IFS='|' read -r t cond; do
-        echo "$t $(q "$1" "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), '')) FROM ONLY shelfops.\"$t\" t $cond")"
-    done
-}
+# describe_data DB: one line per table (name, rows, checksum); test 4 checks the seeded rows
+# its filter leaves out are there.
+source "$ROOT/test/tap/describe_data.bash"
 before=$(describe_data "$SRC")
 tables=$(echo "$before" | wc -l)
 forecast_sql="SELECT md5(string_agg(concat_ws(' ', store_id, product_id, target_date, forecast, lower, upper, version), chr(10) ORDER BY store_id, product_id, target_date)) FROM shelfops_forecast('m')"
