@@ -18,7 +18,8 @@
 # The watcher (psql \watch 1) records, each second: models with more than one
 # champion, champions without their experiment row, and promotions whose
 # returned experiment_id has no row.  Backend RssAnon of every client is read
-# from /proc 15 s after the start and 5 s before the end.
+# from /proc 15 s after the start, every 60 s, and 20 s before the end, beside
+# each backend's palloc total at the end (pg_log_backend_memory_contexts).
 #
 #   bash bench/pgbench_load.sh                  # 10 minutes
 #   BENCH_SECONDS=60 bash bench/pgbench_load.sh # shorter
@@ -152,8 +153,25 @@ rss() {  # rss LABEL: RssAnon (kB) of every bench backend
         echo "$1 $app $pid $(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null)"
     done
 }
-sleep 15; rss start >"$OUT/rss.txt"
-sleep $(( SECONDS_TOTAL > 25 ? SECONDS_TOTAL - 20 : 1 )); rss end >>"$OUT/rss.txt"
+# RssAnon 15 s after the start, then every 60 s, and 20 s before the end: a series
+# shows whether memory settles (a high-water mark) or keeps growing (a leak).
+sleep 15; rss 15 >"$OUT/rss.txt"
+elapsed=15
+while [ $((elapsed + 60)) -lt $((SECONDS_TOTAL - 20)) ]; do
+    sleep 60; elapsed=$((elapsed + 60)); rss $elapsed >>"$OUT/rss.txt"
+done
+sleep $(( SECONDS_TOTAL - 20 > elapsed ? SECONDS_TOTAL - 20 - elapsed : 1 ))
+elapsed=$(( SECONDS_TOTAL - 20 > elapsed ? SECONDS_TOTAL - 20 : elapsed + 1 )); rss $elapsed >>"$OUT/rss.txt"
+# PostgreSQL's own memory (palloc contexts) of each backend at that moment, from
+# pg_log_backend_memory_contexts in the server log: RssAnon well above it is memory
+# malloc'd outside PostgreSQL (XGBoost, LLVM for JIT) or kept by the allocator.
+log_before=$(stat -c %s "$CLUSTER/postgres.log")
+psql -X -q -At -d $DB -c "SELECT pg_log_backend_memory_contexts(pid) FROM pg_stat_activity
+                          WHERE application_name LIKE 'bench\_%' AND application_name <> 'bench_watch'" >/dev/null
+sleep 5   # each backend logs at its next interrupt check
+tail -c +"$((log_before + 1))" "$CLUSTER/postgres.log" | grep -F 'Grand total' |
+    sed -E 's/.*\[([0-9]+)\].*Grand total: ([0-9]+) bytes.*/\1 \2/' >"$OUT/contexts.txt" || true
+[ -s "$OUT/contexts.txt" ] || echo "0 0" >"$OUT/contexts.txt"   # (the report's awk reads it first)
 wait $P1 $P2 $P3 $P4 $P5 || true
 wait $WATCH 2>/dev/null || true   # timeout ends the watcher
 
@@ -182,8 +200,11 @@ echo "  shadow rows: $(q "SELECT count(*) || ' (' || count(scored_at) || ' score
 echo
 echo "watcher: $(q "SELECT count(*) || ' checks, ' || coalesce(sum(double_champions), 0) || ' double champions, ' || coalesce(sum(champions_without_experiment), 0) || ' champions without experiment, ' || coalesce(sum(promotions_without_experiment), 0) || ' promotions without experiment row' FROM bench.watch")"
 echo
-echo "backend RssAnon (kB), start -> end:"
-awk '{k = $2 " " $3; if ($1 == "start") s[k] = $4; else e[k] = $4} END {for (k in s) printf "  %-24s %8s -> %8s\n", k, s[k], e[k]}' "$OUT/rss.txt" | sort
+echo "backend RssAnon (kB) at seconds $(awk '{print $1}' "$OUT/rss.txt" | uniq | paste -sd' '); palloc contexts at the end (kB):"
+awk 'NR == FNR {ctx[$1] = int($2 / 1024); next}
+     {k = $2 " " $3; if (!(k in row)) keys[++n] = k; row[k] = row[k] " " $4; pid[k] = $3}
+     END {for (i = 1; i <= n; i++) printf "  %-24s%s  | contexts %s\n", keys[i], row[keys[i]], (pid[keys[i]] in ctx ? ctx[pid[keys[i]]] : "?")}' \
+    "$OUT/contexts.txt" "$OUT/rss.txt" | sort
 echo
 { grep -h -E 'aborted|error' "$OUT"/*.out | grep -v 'number of failed' | sort | uniq -c | head -20 | sed 's/^/pgbench: /'; } || true
 } | tee "$OUT/report.txt"

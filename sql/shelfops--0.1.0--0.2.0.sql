@@ -70,6 +70,129 @@ ALTER TABLE shelfops.gate_policy
     ADD COLUMN drift_min_rows integer NOT NULL DEFAULT 100 CHECK (drift_min_rows >= 1);
 
 ------------------------------------------------------------------------------
+-- 12_sales_extent: shelfops.datasets' row_count, date_min and date_max follow SQL
+-- writes to shelfops.sales (statement triggers); recounted once here, since rows
+-- inserted by SQL under 0.1.0 were never counted.
+------------------------------------------------------------------------------
+CREATE FUNCTION shelfops.sales_extent_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE shelfops.datasets d
+       SET row_count = d.row_count + n.rows,
+           date_min  = least(d.date_min, n.first_date),
+           date_max  = greatest(d.date_max, n.last_date)
+      FROM (SELECT tenant_id, dataset_id, count(*) AS rows,
+                   min(sale_date) AS first_date, max(sale_date) AS last_date
+              FROM inserted_sales
+             GROUP BY tenant_id, dataset_id) n
+     WHERE d.tenant_id = n.tenant_id AND d.dataset_id = n.dataset_id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shelfops.sales_extent_after_insert() IS
+  'Trigger: adds the rows an INSERT wrote to shelfops.sales to their datasets'' row_count, date_min and date_max';
+
+-- Recount (tenant, dataset) pairs from shelfops.sales; pairs without rows get 0 and
+-- an empty calendar.
+CREATE FUNCTION shelfops.recount_dataset_extent(p_pairs jsonb) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    UPDATE shelfops.datasets d
+       SET row_count = c.rows, date_min = c.first_date, date_max = c.last_date
+      FROM (SELECT p.tenant_id, p.dataset_id, x.rows, x.first_date, x.last_date
+              FROM jsonb_to_recordset(p_pairs) AS p(tenant_id text, dataset_id text)
+             CROSS JOIN LATERAL (
+                   SELECT count(*) AS rows, min(s.sale_date) AS first_date, max(s.sale_date) AS last_date
+                     FROM shelfops.sales s
+                    WHERE s.tenant_id = p.tenant_id AND s.dataset_id = p.dataset_id) x) c
+     WHERE d.tenant_id = c.tenant_id AND d.dataset_id = c.dataset_id
+       AND (d.row_count, d.date_min, d.date_max) IS DISTINCT FROM (c.rows, c.first_date, c.last_date);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION shelfops.recount_dataset_extent(jsonb) IS
+  'Recounts row_count, date_min and date_max of the given [{tenant_id, dataset_id}] from shelfops.sales; returns the datasets rows changed';
+
+CREATE FUNCTION shelfops.sales_extent_after_change() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pairs jsonb;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
+          INTO pairs
+          FROM (SELECT tenant_id, dataset_id FROM old_sales
+                UNION SELECT tenant_id, dataset_id FROM new_sales) t;
+    ELSE
+        SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
+          INTO pairs
+          FROM old_sales t;
+    END IF;
+    IF pairs IS NOT NULL THEN
+        PERFORM shelfops.recount_dataset_extent(pairs);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shelfops.sales_extent_after_change() IS
+  'Trigger: recounts row_count, date_min and date_max of the datasets an UPDATE or DELETE of shelfops.sales touched';
+
+CREATE TRIGGER sales_extent_insert AFTER INSERT ON shelfops.sales
+    REFERENCING NEW TABLE AS inserted_sales
+    FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_insert();
+CREATE TRIGGER sales_extent_update AFTER UPDATE ON shelfops.sales
+    REFERENCING OLD TABLE AS old_sales NEW TABLE AS new_sales
+    FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_change();
+CREATE TRIGGER sales_extent_delete AFTER DELETE ON shelfops.sales
+    REFERENCING OLD TABLE AS old_sales
+    FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_change();
+
+-- For writes the triggers did not see (a partition written by name, rows copied in
+-- with triggers disabled): recount one dataset, or every dataset of the session's
+-- tenant.  Returns the number of datasets whose recorded extent changed.
+CREATE FUNCTION shelfops_refresh_dataset_extent(dataset_id text DEFAULT NULL, tenant_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant text := coalesce(shelfops_refresh_dataset_extent.tenant_id, shelfops.current_tenant());
+    pairs    jsonb;
+BEGIN
+    SELECT jsonb_agg(jsonb_build_object('tenant_id', d.tenant_id, 'dataset_id', d.dataset_id))
+      INTO pairs
+      FROM shelfops.datasets d
+     WHERE d.tenant_id = v_tenant
+       AND (shelfops_refresh_dataset_extent.dataset_id IS NULL
+            OR d.dataset_id = shelfops_refresh_dataset_extent.dataset_id);
+    IF pairs IS NULL AND shelfops_refresh_dataset_extent.dataset_id IS NOT NULL THEN
+        RAISE EXCEPTION 'dataset "%" does not exist for tenant "%"', shelfops_refresh_dataset_extent.dataset_id, v_tenant
+              USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN coalesce(shelfops.recount_dataset_extent(pairs), 0);
+END
+$$;
+COMMENT ON FUNCTION shelfops_refresh_dataset_extent(text, text) IS
+  'Recount row_count, date_min and date_max of a dataset (or of every dataset of the tenant) from shelfops.sales';
+
+DO $$
+BEGIN
+    PERFORM shelfops.recount_dataset_extent(
+                (SELECT jsonb_agg(jsonb_build_object('tenant_id', d.tenant_id, 'dataset_id', d.dataset_id))
+                   FROM shelfops.datasets d));
+END
+$$;
+
+------------------------------------------------------------------------------
 -- 50_train: shelfops_forecast takes planned covariates (a 9th argument)
 ------------------------------------------------------------------------------
 DROP FUNCTION shelfops_forecast(text, integer, integer, date, float8, text, boolean, boolean);
@@ -564,14 +687,12 @@ SELECT m.tenant_id::text  AS tenant_id,
          ORDER BY v.version DESC
          LIMIT 1) cl ON true
   LEFT JOIN LATERAL (
-        -- the data clock: latest sale of the champion's dataset (else the challenger's)
-        SELECT coalesce((SELECT max(s.sale_date) FROM shelfops.sales s
-                          WHERE s.tenant_id = m.tenant_id
-                            AND s.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)),
-                        d.date_max) AS as_of
-          FROM (SELECT NULL) one
-          LEFT JOIN shelfops.datasets d
-            ON d.tenant_id = m.tenant_id AND d.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)) anchor ON true
+        -- the data clock: the last sale date of the champion's dataset (else the
+        -- challenger's), and its row count, as shelfops.datasets records them (kept
+        -- current by loads and by the triggers of 12_sales_extent.sql: no scan of sales)
+        SELECT d.date_max AS as_of, d.row_count
+          FROM shelfops.datasets d
+         WHERE d.tenant_id = m.tenant_id AND d.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)) anchor ON true
   LEFT JOIN LATERAL (
         SELECT avg(b.value) FILTER (WHERE b.window_end > anchor.as_of - 7)  AS mae_7d,
                count(b.value) FILTER (WHERE b.window_end > anchor.as_of - 7) AS n_7d,
@@ -598,10 +719,14 @@ SELECT m.tenant_id::text  AS tenant_id,
         SELECT CASE WHEN cb.mae_7d > 0 AND lb.mae_7d IS NOT NULL
                     THEN 1 - lb.mae_7d / cb.mae_7d END AS improvement) imp
   LEFT JOIN LATERAL (
-        SELECT count(*)::bigint AS n
-          FROM shelfops.sales s
-         WHERE s.tenant_id = m.tenant_id AND s.dataset_id = ch.dataset_id
-           AND s.sale_date > ch.holdout_end) nd ON ch.version IS NOT NULL
+        -- rows the champion's dataset gained since the champion was trained: its row
+        -- count now less the rows its training read (training_runs.row_counts)
+        SELECT greatest(anchor.row_count - (r.row_counts ->> 'sales_rows')::bigint, 0) AS n
+          FROM shelfops.training_runs r
+         WHERE r.tenant_id = m.tenant_id AND r.model_name = m.model_name AND r.version = ch.version
+           AND r.status = 'completed' AND jsonb_typeof(r.row_counts -> 'sales_rows') = 'number'
+         ORDER BY r.started_at DESC
+         LIMIT 1) nd ON ch.version IS NOT NULL
   CROSS JOIN LATERAL (
         SELECT shelfops.retrain_job_next_run(m.model_name) AS next_run_at) job
   CROSS JOIN LATERAL (
@@ -761,8 +886,9 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT count(*) INTO v_rows FROM shelfops.sales s
-     WHERE s.tenant_id = v_tenant AND s.dataset_id = j.dataset_id;
+    -- the dataset's size as recorded (loads and the triggers of 12_sales_extent.sql)
+    SELECT d.row_count INTO v_rows FROM shelfops.datasets d
+     WHERE d.tenant_id = v_tenant AND d.dataset_id = j.dataset_id;
     INSERT INTO shelfops.model_retraining_log (tenant_id, model_name, job_id, trigger_type, trigger_metadata,
                                                status, backend_pid)
     VALUES (v_tenant, v_model, j.job_id, v_trigger,
@@ -848,8 +974,8 @@ RETURNS boolean
 LANGUAGE sql STABLE
 AS $$
     SELECT 'new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
-       AND (SELECT count(*) FROM shelfops.sales s
-             WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id) - j.rows_at_last_run
+       AND (SELECT d.row_count FROM shelfops.datasets d
+             WHERE d.tenant_id = j.tenant_id AND d.dataset_id = j.dataset_id) - j.rows_at_last_run
            >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows
 $$;
 
@@ -1022,6 +1148,8 @@ BEGIN
                 ('shelfops_generate_synthetic',   'shelfops_analyst'),
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
+                ('shelfops_refresh_dataset_extent', 'shelfops_analyst'),  -- dataset extent (12_sales_extent.sql)
+                ('recount_dataset_extent',        'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
                 ('shelfops_tune',                 'shelfops_analyst'),  -- tuning (52_tune.sql)
                 ('shelfops_backtest',             'shelfops_analyst'),

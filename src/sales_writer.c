@@ -36,8 +36,9 @@
  *	  FOR KEY SHARE lock the RI trigger would take;
  *	- unique keys, by the primary key build.
  * Partitions get no grants and forced row-level security of their own, so they
- * are read through shelfops.sales and its policy only.  A user-defined row
- * trigger on shelfops.sales would be bypassed, so its presence is an error.
+ * are read through shelfops.sales and its policy only.  A user-defined
+ * trigger on shelfops.sales would be bypassed, so its presence is an error; the
+ * extension's own extent triggers are not (the load records the extent itself).
  * Bulk writers take SHARE UPDATE EXCLUSIVE on shelfops.sales (what ATTACH
  * needs anyway) before they touch anything, so two loads run one after the
  * other instead of deadlocking over the partition DDL.
@@ -561,6 +562,22 @@ native_checks_pass(SalesWriterState *w, TupleTableSlot *slot)
 	return true;
 }
 
+/*
+ * The extension's own statement triggers that keep a dataset's extent on
+ * shelfops.datasets (sql/install/12_sales_extent.sql).  A load records that extent
+ * itself, so bypassing them loses nothing; any other trigger refuses the load.
+ */
+static bool
+is_extent_trigger(const Trigger *t)
+{
+	const char *fname = get_func_name(t->tgfoid);
+
+	return fname != NULL &&
+		get_func_namespace(t->tgfoid) == get_namespace_oid("shelfops", false) &&
+		(strcmp(fname, "sales_extent_after_insert") == 0 ||
+		 strcmp(fname, "sales_extent_after_change") == 0);
+}
+
 SalesWriter *
 sales_writer_begin(const char *tenant_id, const char *dataset_id)
 {
@@ -585,7 +602,8 @@ sales_writer_begin(const char *tenant_id, const char *dataset_id)
 		{
 			Trigger    *t = &trig->triggers[i];
 
-			if (!OidIsValid(t->tgconstraint) && t->tgenabled != TRIGGER_DISABLED)
+			if (!OidIsValid(t->tgconstraint) && t->tgenabled != TRIGGER_DISABLED &&
+				!is_extent_trigger(t))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("shelfops.sales has trigger \"%s\", which a bulk load would bypass",

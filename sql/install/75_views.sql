@@ -178,14 +178,12 @@ SELECT m.tenant_id::text  AS tenant_id,
          ORDER BY v.version DESC
          LIMIT 1) cl ON true
   LEFT JOIN LATERAL (
-        -- the data clock: latest sale of the champion's dataset (else the challenger's)
-        SELECT coalesce((SELECT max(s.sale_date) FROM shelfops.sales s
-                          WHERE s.tenant_id = m.tenant_id
-                            AND s.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)),
-                        d.date_max) AS as_of
-          FROM (SELECT NULL) one
-          LEFT JOIN shelfops.datasets d
-            ON d.tenant_id = m.tenant_id AND d.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)) anchor ON true
+        -- the data clock: the last sale date of the champion's dataset (else the
+        -- challenger's), and its row count, as shelfops.datasets records them (kept
+        -- current by loads and by the triggers of 12_sales_extent.sql: no scan of sales)
+        SELECT d.date_max AS as_of, d.row_count
+          FROM shelfops.datasets d
+         WHERE d.tenant_id = m.tenant_id AND d.dataset_id = coalesce(ch.dataset_id, cl.dataset_id)) anchor ON true
   LEFT JOIN LATERAL (
         SELECT avg(b.value) FILTER (WHERE b.window_end > anchor.as_of - 7)  AS mae_7d,
                count(b.value) FILTER (WHERE b.window_end > anchor.as_of - 7) AS n_7d,
@@ -212,10 +210,14 @@ SELECT m.tenant_id::text  AS tenant_id,
         SELECT CASE WHEN cb.mae_7d > 0 AND lb.mae_7d IS NOT NULL
                     THEN 1 - lb.mae_7d / cb.mae_7d END AS improvement) imp
   LEFT JOIN LATERAL (
-        SELECT count(*)::bigint AS n
-          FROM shelfops.sales s
-         WHERE s.tenant_id = m.tenant_id AND s.dataset_id = ch.dataset_id
-           AND s.sale_date > ch.holdout_end) nd ON ch.version IS NOT NULL
+        -- rows the champion's dataset gained since the champion was trained: its row
+        -- count now less the rows its training read (training_runs.row_counts)
+        SELECT greatest(anchor.row_count - (r.row_counts ->> 'sales_rows')::bigint, 0) AS n
+          FROM shelfops.training_runs r
+         WHERE r.tenant_id = m.tenant_id AND r.model_name = m.model_name AND r.version = ch.version
+           AND r.status = 'completed' AND jsonb_typeof(r.row_counts -> 'sales_rows') = 'number'
+         ORDER BY r.started_at DESC
+         LIMIT 1) nd ON ch.version IS NOT NULL
   CROSS JOIN LATERAL (
         SELECT shelfops.retrain_job_next_run(m.model_name) AS next_run_at) job
   CROSS JOIN LATERAL (

@@ -596,8 +596,9 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT count(*) INTO v_rows FROM shelfops.sales s
-     WHERE s.tenant_id = v_tenant AND s.dataset_id = j.dataset_id;
+    -- the dataset's size as recorded (loads and the triggers of 12_sales_extent.sql)
+    SELECT d.row_count INTO v_rows FROM shelfops.datasets d
+     WHERE d.tenant_id = v_tenant AND d.dataset_id = j.dataset_id;
     INSERT INTO shelfops.model_retraining_log (tenant_id, model_name, job_id, trigger_type, trigger_metadata,
                                                status, backend_pid)
     VALUES (v_tenant, v_model, j.job_id, v_trigger,
@@ -683,8 +684,8 @@ RETURNS boolean
 LANGUAGE sql STABLE
 AS $$
     SELECT 'new_data' = ANY (j.enabled_triggers) AND j.rows_at_last_run IS NOT NULL
-       AND (SELECT count(*) FROM shelfops.sales s
-             WHERE s.tenant_id = j.tenant_id AND s.dataset_id = j.dataset_id) - j.rows_at_last_run
+       AND (SELECT d.row_count FROM shelfops.datasets d
+             WHERE d.tenant_id = j.tenant_id AND d.dataset_id = j.dataset_id) - j.rows_at_last_run
            >= (shelfops.effective_gate_policy(j.tenant_id, j.model_name)).new_data_min_rows
 $$;
 

@@ -130,6 +130,8 @@ BEGIN
                 ('shelfops_generate_synthetic',   'shelfops_analyst'),
                 ('shelfops_validate_dataset',     'shelfops_analyst'),
                 ('shelfops_load_dataset',         'shelfops_analyst'),
+                ('shelfops_refresh_dataset_extent', 'shelfops_analyst'),  -- dataset extent (12_sales_extent.sql)
+                ('recount_dataset_extent',        'shelfops_analyst'),
                 ('shelfops_train',                'shelfops_analyst'),
                 ('shelfops_tune',                 'shelfops_analyst'),  -- tuning (52_tune.sql)
                 ('shelfops_backtest',             'shelfops_analyst'),

@@ -100,8 +100,8 @@ UPDATE shelfops.sales SET quantity = 7 WHERE dataset_id = 'sh' AND sale_date = '
 SELECT version, role, rows, days FROM shelfops_score_shadow('shm');
 SELECT target_date, actual_demand, challenger_error = abs(challenger_prediction - 7) AS error_ok
   FROM shelfops.shadow_predictions WHERE target_date = '2024-07-19' AND scored_at IS NOT NULL;
--- (the row lies past the dataset's calendar, which forecasting refuses: take it out again;
--- the shadow row keeps its score)
+-- (take the row out again, which moves the dataset's calendar back; the shadow row
+-- keeps its score)
 DELETE FROM shelfops.sales WHERE dataset_id = 'sh' AND sale_date = '2024-07-19';
 
 -- the arena's evidence: the same rows, both metric documents with the canonical keys

@@ -64,6 +64,9 @@ SELECT count(*) FROM shelfops_score_shadow('m');
 SELECT count(*) FROM shelfops_forecast('m', persist => true);
 SELECT shelfops_backtest('m', 1, folds => 2) ->> 'folds';
 SELECT shelfops_add_retrain_job('m', 'syn', params => '{"n_estimators": 10, "max_depth": 3}');
+-- only runs this test makes: the server's worker must not start a drift or new-data
+-- run of its own between the snapshots taken before and after the update
+UPDATE shelfops.retrain_jobs SET enabled_triggers = '{scheduled,manual}' WHERE model_name = 'm';
 INSERT INTO shelfops.gate_policy (tenant_id, model_name, min_scored_rows) VALUES ('public', 'm', 50);
 SET shelfops.tenant_id = 'acme';
 SELECT shelfops_generate_synthetic('syn', 1, 2, 120, 5) ->> 'rows';
@@ -87,7 +90,7 @@ SQL
     diffs=$(diff <(echo "$data_before") <(echo "$data_after"))
     [ -z "$diffs" ] && [ "$(echo "$data_before" | wc -l)" -ge 20 ] \
         && ok "$from: every table's rows are unchanged by the update ($(echo "$data_before" | wc -l) tables)" \
-        || { notok "$from: rows changed by the update (< before, > after)"; echo "$diffs" | sed 's/^/# /'; }
+        || { notok "$from: rows changed by the update (< before, > after)"; echo "$diffs" | sed 's/^/# /' >&2; }
 
     fc_after=$(q "$UP" "$forecast_sql")
     fc_acme_after=$(q "$UP" "SET shelfops.tenant_id = 'acme'; $forecast_sql")

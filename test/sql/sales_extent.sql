@@ -1,0 +1,69 @@
+-- A dataset's extent (shelfops.datasets row_count, date_min, date_max) follows SQL
+-- writes to shelfops.sales (12_sales_extent.sql): new actuals extend the calendar
+-- training uses, corrections and deletions recount, and shelfops.model_health reads
+-- the data clock and the new rows from it.
+\set VERBOSITY terse
+SELECT shelfops_generate_synthetic('ext', 2, 3, 120, 4)->>'rows' AS rows;
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+SELECT (shelfops_train('ext', 'extm', 'seasonal_naive'))->>'version' AS v1;
+SELECT r->>'decision' AS decision FROM shelfops_promote('extm', 1) r;
+SELECT champion->>'as_of' AS as_of, retraining_triggers->'new_data_rows_since_last_retrain' AS new_rows,
+       retraining_triggers->'new_data_available' AS new_data
+  FROM shelfops.model_health WHERE model_name = 'extm';
+
+-- two new days of actuals for every series: one statement, counted once
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+SELECT 'ext', s.store_id, s.product_id, d.day, 5
+  FROM (SELECT DISTINCT store_id, product_id FROM shelfops.sales WHERE dataset_id = 'ext') s
+ CROSS JOIN (SELECT date_max + i AS day FROM shelfops.datasets, generate_series(1, 2) i
+              WHERE dataset_id = 'ext') d;
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+SELECT row_count = (SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'ext') AS count_exact
+  FROM shelfops.datasets WHERE dataset_id = 'ext';
+SELECT champion->>'as_of' AS as_of, retraining_triggers->'new_data_rows_since_last_retrain' AS new_rows,
+       retraining_triggers->'new_data_available' AS new_data
+  FROM shelfops.model_health WHERE model_name = 'extm';
+
+-- training sees the new days as part of the calendar (it used to refuse them)
+SELECT r->>'version' AS v2, r->>'holdout_end' AS holdout_end
+  FROM shelfops_train('ext', 'extm', 'seasonal_naive', horizon => 7) r;
+SELECT version, row_counts->>'sales_rows' AS sales_rows FROM shelfops.training_runs
+ WHERE model_name = 'extm' ORDER BY version;
+
+-- an UPDATE that moves a row's date, and a DELETE of the last day, recount
+UPDATE shelfops.sales SET sale_date = sale_date + 10
+ WHERE dataset_id = 'ext' AND store_id = (SELECT min(store_id) FROM shelfops.sales WHERE dataset_id = 'ext')
+   AND product_id = (SELECT min(product_id) FROM shelfops.sales WHERE dataset_id = 'ext')
+   AND sale_date = (SELECT date_max FROM shelfops.datasets WHERE dataset_id = 'ext');
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+DELETE FROM shelfops.sales
+ WHERE dataset_id = 'ext' AND sale_date > (SELECT date_max - 12 FROM shelfops.datasets WHERE dataset_id = 'ext');
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+-- a statement that touches no row changes nothing
+DELETE FROM shelfops.sales WHERE dataset_id = 'ext' AND sale_date < '1900-01-01';
+SELECT row_count FROM shelfops.datasets WHERE dataset_id = 'ext';
+
+-- writes the triggers do not see (triggers disabled): the refresh function recounts
+ALTER TABLE shelfops.sales DISABLE TRIGGER sales_extent_delete;
+DELETE FROM shelfops.sales WHERE dataset_id = 'ext' AND sale_date = (SELECT date_min FROM shelfops.datasets WHERE dataset_id = 'ext');
+ALTER TABLE shelfops.sales ENABLE TRIGGER sales_extent_delete;
+SELECT row_count, date_min FROM shelfops.datasets WHERE dataset_id = 'ext';
+SELECT shelfops_refresh_dataset_extent('ext') AS changed;
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+SELECT shelfops_refresh_dataset_extent('ext') AS changed_again;
+SELECT shelfops_refresh_dataset_extent() >= 0 AS every_dataset;
+
+-- a load still works beside the extension's own triggers (and records the extent itself)
+SELECT shelfops_generate_synthetic('ext', 2, 3, 60, 4)->>'rows' AS reloaded_rows;
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+
+-- wrong calls
+SELECT shelfops_refresh_dataset_extent('no_such_dataset');
+SELECT shelfops_refresh_dataset_extent('ext', 'no_such_tenant');
+
+-- leave nothing behind for the tests after this one
+DELETE FROM shelfops.model_retraining_log WHERE model_name = 'extm';
+DELETE FROM shelfops.model_experiments WHERE model_name = 'extm';
+DELETE FROM shelfops.training_runs WHERE model_name = 'extm';
+DELETE FROM shelfops.model_versions WHERE model_name = 'extm';
+DELETE FROM shelfops.datasets WHERE dataset_id = 'ext';
