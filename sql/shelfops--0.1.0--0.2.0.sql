@@ -103,6 +103,16 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
+    -- Lock the rows first, in key order, and count in the next statement: its fresh
+    -- snapshot (READ COMMITTED) then sees every INSERT that committed meanwhile, and an
+    -- INSERT still running adds its rows after this commits.  Counting before the lock
+    -- could miss rows another transaction committed while this one waited.
+    PERFORM 1
+       FROM shelfops.datasets d
+       JOIN jsonb_to_recordset(p_pairs) AS p(tenant_id text, dataset_id text)
+         ON d.tenant_id = p.tenant_id AND d.dataset_id = p.dataset_id
+      ORDER BY d.tenant_id, d.dataset_id
+        FOR UPDATE OF d;
     UPDATE shelfops.datasets d
        SET row_count = c.rows, date_min = c.first_date, date_max = c.last_date
       FROM (SELECT p.tenant_id, p.dataset_id, x.rows, x.first_date, x.last_date
@@ -146,6 +156,21 @@ $$;
 COMMENT ON FUNCTION shelfops.sales_extent_after_change() IS
   'Trigger: recounts row_count, date_min and date_max of the datasets an UPDATE or DELETE of shelfops.sales touched';
 
+-- TRUNCATE of shelfops.sales empties every dataset (a loader truncates only its own
+-- partition, by name, which does not fire this).
+CREATE FUNCTION shelfops.sales_extent_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE shelfops.datasets d SET row_count = 0, date_min = NULL, date_max = NULL
+     WHERE d.row_count <> 0 OR d.date_min IS NOT NULL OR d.date_max IS NOT NULL;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shelfops.sales_extent_after_truncate() IS
+  'Trigger: a TRUNCATE of shelfops.sales leaves every dataset with 0 rows and no calendar';
+
 CREATE TRIGGER sales_extent_insert AFTER INSERT ON shelfops.sales
     REFERENCING NEW TABLE AS inserted_sales
     FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_insert();
@@ -155,6 +180,8 @@ CREATE TRIGGER sales_extent_update AFTER UPDATE ON shelfops.sales
 CREATE TRIGGER sales_extent_delete AFTER DELETE ON shelfops.sales
     REFERENCING OLD TABLE AS old_sales
     FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_change();
+CREATE TRIGGER sales_extent_truncate AFTER TRUNCATE ON shelfops.sales
+    FOR EACH STATEMENT EXECUTE FUNCTION shelfops.sales_extent_after_truncate();
 
 -- For writes the triggers did not see (a partition written by name, rows copied in
 -- with triggers disabled): recount one dataset, or every dataset of the session's

@@ -575,7 +575,8 @@ is_extent_trigger(const Trigger *t)
 	return fname != NULL &&
 		get_func_namespace(t->tgfoid) == get_namespace_oid("shelfops", false) &&
 		(strcmp(fname, "sales_extent_after_insert") == 0 ||
-		 strcmp(fname, "sales_extent_after_change") == 0);
+		 strcmp(fname, "sales_extent_after_change") == 0 ||
+		 strcmp(fname, "sales_extent_after_truncate") == 0);
 }
 
 SalesWriter *

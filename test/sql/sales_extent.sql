@@ -53,6 +53,14 @@ SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = '
 SELECT shelfops_refresh_dataset_extent('ext') AS changed_again;
 SELECT shelfops_refresh_dataset_extent() >= 0 AS every_dataset;
 
+-- TRUNCATE of shelfops.sales empties every dataset (rolled back: later tests keep their data)
+BEGIN;
+TRUNCATE shelfops.sales;
+SELECT count(*) AS datasets_with_rows FROM shelfops.datasets
+ WHERE row_count <> 0 OR date_min IS NOT NULL OR date_max IS NOT NULL;
+ROLLBACK;
+SELECT row_count FROM shelfops.datasets WHERE dataset_id = 'ext';
+
 -- a load still works beside the extension's own triggers (and records the extent itself)
 SELECT shelfops_generate_synthetic('ext', 2, 3, 60, 4)->>'rows' AS reloaded_rows;
 SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
