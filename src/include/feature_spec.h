@@ -100,6 +100,12 @@ typedef struct FeatureSpec
 	 * and added back to the model's output (forecast_rows_predict applies it).
 	 */
 	int			target_base;
+	int			base_next;		/* -1, or with base_prev: base = 0.5 lag_year + 0.25 next + 0.25 prev */
+	int			base_prev;
+	int			base_drift;		/* -1, or a column added to the base (times base_drift_weight) */
+	double		base_drift_weight;
+	int			base_fallback;	/* -1, or the base of a row whose target_base is unknown */
+	double		residual_weight;	/* forecast = base + residual_weight x model output */
 
 	/* encodings fixed at training: sorted bytewise, code = index */
 	int			ncategories;
@@ -163,11 +169,35 @@ static inline double
 feature_target_base(const FeatureSpec *spec, const float *row)
 {
 	float		v;
+	double		base;
 
 	if (spec->target_base < 0)
 		return 0.0;
 	v = row[spec->target_base];
-	return v != v ? 0.0 : (double) v;
+	if (v != v)
+	{
+		if (spec->base_fallback >= 0 && row[spec->base_fallback] == row[spec->base_fallback])
+			return (double) row[spec->base_fallback];
+		return 0.0;
+	}
+	base = v;
+	if (spec->base_next >= 0)
+	{
+		float		n = row[spec->base_next],
+					p = row[spec->base_prev];
+
+		if (n == n && p == p)
+			base = 0.5 * base + 0.25 * n + 0.25 * p;
+	}
+	if (spec->base_drift >= 0 && row[spec->base_drift] == row[spec->base_drift])
+		base += spec->base_drift_weight * row[spec->base_drift];
+	return base;
+}
+
+static inline bool
+feature_target_base_known(const FeatureSpec *spec, const float *row)
+{
+	return spec->target_base >= 0 && row[spec->target_base] == row[spec->target_base];
 }
 
 /*
