@@ -388,6 +388,37 @@ read_store_attrs(FeatureSpec *spec, const SeriesSet *set)
  * building the spec
  * ------------------------------------------------------------------------- */
 
+/*
+ * Mean of the observed values of the window e - w + 1 .. e minus the mean of
+ * the same window one year earlier; NaN when either has no observation.
+ */
+static double
+yoy_diff(const Series *s, int e, int w, int year)
+{
+	double		a = 0,
+				c = 0;
+	int			na = 0,
+				nc = 0;
+
+	for (int j = 0; j < w; j++)
+	{
+		double		h1 = hist_at(s, e - j);
+		double		h2 = hist_at(s, e - j - year);
+
+		if (!isnan(h1))
+		{
+			a += h1;
+			na++;
+		}
+		if (!isnan(h2))
+		{
+			c += h2;
+			nc++;
+		}
+	}
+	return (na > 0 && nc > 0) ? a / na - c / nc : get_float8_nan();
+}
+
 static void spec_base_reset(FeatureSpec *spec);
 static int	feature_index(const FeatureSpec *spec, const char *name);
 
@@ -737,7 +768,9 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 		/*
 		 * The base: lag_year smoothed with its neighbours (0.5 / 0.25 / 0.25
 		 * when both are known), plus half the year-over-year level change of
-		 * the last 13 known periods (a damped drift); lag_horizon for a row
+		 * the 13 periods ending at t - H (a damped drift: the full change, or
+		 * a weight fitted on the training window, did worse on every
+		 * backtest fold, docs/benchmarks-training.md); lag_horizon for a row
 		 * whose lag_year is unknown (forecast time only: such rows are not
 		 * trained on).  residual_weight is fitted after training.
 		 */
@@ -1065,31 +1098,7 @@ fill_row(const FeatureSpec *spec, const FeatureBinding *b, const SeriesSet *set,
 				v = b->product_mean[i];
 				break;
 			case FK_YOY_DIFF:
-				{
-					int			year = spec->frequency == SERIES_DAILY ? 364 : 52;
-					double		a = 0,
-								c = 0;
-					int			na = 0,
-								nc = 0;
-
-					for (int j = 0; j < d->arg; j++)
-					{
-						double		h1 = hist_at(s, e - j);
-						double		h2 = hist_at(s, e - j - year);
-
-						if (!isnan(h1))
-						{
-							a += h1;
-							na++;
-						}
-						if (!isnan(h2))
-						{
-							c += h2;
-							nc++;
-						}
-					}
-					v = (na > 0 && nc > 0) ? (float) (a / na - c / nc) : fnan;
-				}
+				v = (float) yoy_diff(s, e, d->arg, spec->frequency == SERIES_DAILY ? 364 : 52);
 				break;
 			default:
 				elog(ERROR, "unknown feature kind %d", (int) d->kind);
@@ -1329,8 +1338,12 @@ feature_spec_to_jsonb(const FeatureSpec *spec)
 			appendStringInfoString(&buf, ", \"target_base_fallback\": ");
 			escape_json(&buf, spec->features[spec->base_fallback].name);
 		}
-		appendStringInfoString(&buf, ", \"residual_weight\": ");
-		json_double(&buf, spec->residual_weight);
+		/* 1 (no shrinkage) is the default: specs written before the key round-trip */
+		if (spec->residual_weight != 1.0)
+		{
+			appendStringInfoString(&buf, ", \"residual_weight\": ");
+			json_double(&buf, spec->residual_weight);
+		}
 	}
 	json_str_array(&buf, "categories", spec->categories, spec->ncategories);
 	json_str_array(&buf, "holiday_types", spec->holiday_types, spec->nholiday_types);

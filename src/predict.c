@@ -8,7 +8,11 @@
  * in one place: forecasts are never negative, a period whose store is known to
  * be closed is forecast 0 (closed days are not learned; see features.c), matrix
  * models read only history at periods <= target - horizon, and history models
- * read the series up to the origin.
+ * read the series up to the origin.  A seasonal-difference model (weekly
+ * data, FeatureSpec.target_base) forecasts base + residual_weight x its
+ * output, and the fallback base alone where lag_year is unknown;
+ * forecast_rows_residual_weight fits that weight on a block the model did not
+ * train on.
  *
  * Intervals are split-conformal: the quantiles of absolute residuals on a time
  * block the model did not train on (the block just before the holdout), with
