@@ -388,6 +388,40 @@ read_store_attrs(FeatureSpec *spec, const SeriesSet *set)
  * building the spec
  * ------------------------------------------------------------------------- */
 
+/*
+ * Mean of the observed values of the window e - w + 1 .. e minus the mean of
+ * the same window one year earlier; NaN when either has no observation.
+ */
+static double
+yoy_diff(const Series *s, int e, int w, int year)
+{
+	double		a = 0,
+				c = 0;
+	int			na = 0,
+				nc = 0;
+
+	for (int j = 0; j < w; j++)
+	{
+		double		h1 = hist_at(s, e - j);
+		double		h2 = hist_at(s, e - j - year);
+
+		if (!isnan(h1))
+		{
+			a += h1;
+			na++;
+		}
+		if (!isnan(h2))
+		{
+			c += h2;
+			nc++;
+		}
+	}
+	return (na > 0 && nc > 0) ? a / na - c / nc : get_float8_nan();
+}
+
+static void spec_base_reset(FeatureSpec *spec);
+static int	feature_index(const FeatureSpec *spec, const char *name);
+
 FeatureSpec *
 feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 {
@@ -421,6 +455,7 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 						te, set->ndata_periods - 1)));
 
 	spec = palloc0(sizeof(FeatureSpec));
+	spec_base_reset(spec);
 	spec->format = FEATURE_SPEC_FORMAT;
 	spec->frequency = set->frequency;
 	spec->period_days = set->period_days;
@@ -728,10 +763,47 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 		if (npairs == 0 || 3 * npairs < nobs)
 			spec->target_base = -1;
 	}
+	if (spec->target_base >= 0)
+	{
+		/*
+		 * The base: lag_year smoothed with its neighbours (0.5 / 0.25 / 0.25
+		 * when both are known), plus half the year-over-year level change of
+		 * the 13 periods ending at t - H (a damped drift: the full change, or
+		 * a weight fitted on the training window, did worse on every
+		 * backtest fold, docs/benchmarks-training.md); lag_horizon for a row
+		 * whose lag_year is unknown (forecast time only: such rows are not
+		 * trained on).  residual_weight is fitted after training.
+		 */
+		spec->base_next = feature_index(spec, "lag_year_next");
+		spec->base_prev = feature_index(spec, "lag_year_prev");
+		if (spec->base_next < 0 || spec->base_prev < 0)
+			spec->base_next = spec->base_prev = -1;
+		spec->base_drift = feature_index(spec, "yoy_diff_13");
+		spec->base_drift_weight = spec->base_drift >= 0 ? 0.5 : 0;
+		spec->base_fallback = feature_index(spec, "lag_horizon");
+	}
 
 	spec_finalize(spec);
 	spec->binding = palloc0(sizeof(FeatureBinding));
 	return spec;
+}
+
+static void
+spec_base_reset(FeatureSpec *spec)
+{
+	spec->target_base = -1;
+	spec->base_next = spec->base_prev = spec->base_drift = spec->base_fallback = -1;
+	spec->base_drift_weight = 0;
+	spec->residual_weight = 1;
+}
+
+static int
+feature_index(const FeatureSpec *spec, const char *name)
+{
+	for (int f = 0; f < spec->nfeatures; f++)
+		if (strcmp(spec->features[f].name, name) == 0)
+			return f;
+	return -1;
 }
 
 const char *
@@ -1026,31 +1098,7 @@ fill_row(const FeatureSpec *spec, const FeatureBinding *b, const SeriesSet *set,
 				v = b->product_mean[i];
 				break;
 			case FK_YOY_DIFF:
-				{
-					int			year = spec->frequency == SERIES_DAILY ? 364 : 52;
-					double		a = 0,
-								c = 0;
-					int			na = 0,
-								nc = 0;
-
-					for (int j = 0; j < d->arg; j++)
-					{
-						double		h1 = hist_at(s, e - j);
-						double		h2 = hist_at(s, e - j - year);
-
-						if (!isnan(h1))
-						{
-							a += h1;
-							na++;
-						}
-						if (!isnan(h2))
-						{
-							c += h2;
-							nc++;
-						}
-					}
-					v = (na > 0 && nc > 0) ? (float) (a / na - c / nc) : fnan;
-				}
+				v = (float) yoy_diff(s, e, d->arg, spec->frequency == SERIES_DAILY ? 364 : 52);
 				break;
 			default:
 				elog(ERROR, "unknown feature kind %d", (int) d->kind);
@@ -1270,6 +1318,32 @@ feature_spec_to_jsonb(const FeatureSpec *spec)
 	{
 		appendStringInfoString(&buf, ", \"target_base\": ");
 		escape_json(&buf, spec->features[spec->target_base].name);
+		if (spec->base_next >= 0)
+		{
+			appendStringInfoString(&buf, ", \"target_base_smooth\": [");
+			escape_json(&buf, spec->features[spec->base_next].name);
+			appendStringInfoString(&buf, ", ");
+			escape_json(&buf, spec->features[spec->base_prev].name);
+			appendStringInfoChar(&buf, ']');
+		}
+		if (spec->base_drift >= 0)
+		{
+			appendStringInfoString(&buf, ", \"target_base_drift\": ");
+			escape_json(&buf, spec->features[spec->base_drift].name);
+			appendStringInfoString(&buf, ", \"target_base_drift_weight\": ");
+			json_double(&buf, spec->base_drift_weight);
+		}
+		if (spec->base_fallback >= 0)
+		{
+			appendStringInfoString(&buf, ", \"target_base_fallback\": ");
+			escape_json(&buf, spec->features[spec->base_fallback].name);
+		}
+		/* 1 (no shrinkage) is the default: specs written before the key round-trip */
+		if (spec->residual_weight != 1.0)
+		{
+			appendStringInfoString(&buf, ", \"residual_weight\": ");
+			json_double(&buf, spec->residual_weight);
+		}
 	}
 	json_str_array(&buf, "categories", spec->categories, spec->ncategories);
 	json_str_array(&buf, "holiday_types", spec->holiday_types, spec->nholiday_types);
@@ -1410,6 +1484,56 @@ check_sorted(char **arr, int n, const char *what)
 			spec_malformed(psprintf("%s must be sorted and distinct", what));
 }
 
+/* A history feature of the spec named by key's value (a string or, for arrays, element idx). */
+static int
+spec_base_column(const FeatureSpec *spec, JsonbValue *v, const char *key)
+{
+	char	   *name = jstr(v, key);
+	int			f = feature_index(spec, name);
+
+	if (f < 0 ||
+		!(spec->features[f].kind == FK_LAG || spec->features[f].kind == FK_YOY_DIFF ||
+		  (spec->features[f].kind >= FK_ROLL_MEAN && spec->features[f].kind <= FK_ROLL_MAX)))
+		spec_malformed(psprintf("\"%s\" must name a lag, rolling or year-over-year feature of the spec", key));
+	return f;
+}
+
+/*
+ * The optional parts of a target transform (models trained before them have
+ * none: base = lag_year, no fallback, residual weight 1).
+ */
+static void
+spec_read_base(FeatureSpec *spec, JsonbContainer *root)
+{
+	JsonbValue *v;
+
+	if ((v = jget(root, "target_base_smooth", false)) != NULL)
+	{
+		JsonbContainer *a = jcontainer(v, true, "target_base_smooth");
+
+		if (JsonContainerSize(a) != 2)
+			spec_malformed("\"target_base_smooth\" must name two features");
+		spec->base_next = spec_base_column(spec, getIthJsonbValueFromContainer(a, 0), "target_base_smooth");
+		spec->base_prev = spec_base_column(spec, getIthJsonbValueFromContainer(a, 1), "target_base_smooth");
+	}
+	if ((v = jget(root, "target_base_drift", false)) != NULL)
+	{
+		spec->base_drift = spec_base_column(spec, v, "target_base_drift");
+		spec->base_drift_weight = jnum(jget(root, "target_base_drift_weight", true), "target_base_drift_weight");
+		if (isnan(spec->base_drift_weight) || isinf(spec->base_drift_weight) ||
+			fabs(spec->base_drift_weight) > 1)
+			spec_malformed("\"target_base_drift_weight\" must be a number between -1 and 1");
+	}
+	if ((v = jget(root, "target_base_fallback", false)) != NULL)
+		spec->base_fallback = spec_base_column(spec, v, "target_base_fallback");
+	if ((v = jget(root, "residual_weight", false)) != NULL)
+	{
+		spec->residual_weight = jnum(v, "residual_weight");
+		if (!(spec->residual_weight >= 0 && spec->residual_weight <= 1))
+			spec_malformed("\"residual_weight\" must be a number between 0 and 1");
+	}
+}
+
 FeatureSpec *
 feature_spec_from_jsonb(Jsonb *jb)
 {
@@ -1478,7 +1602,7 @@ feature_spec_from_jsonb(Jsonb *jb)
 			spec_malformed(psprintf("feature \"%s\" needs daily data", d->name));
 	}
 
-	spec->target_base = -1;
+	spec_base_reset(spec);
 	{
 		JsonbValue *tb = jget(root, "target_base", false);
 
@@ -1491,6 +1615,7 @@ feature_spec_from_jsonb(Jsonb *jb)
 					spec->target_base = f;
 			if (spec->target_base < 0 || spec->features[spec->target_base].kind != FK_LAG)
 				spec_malformed("\"target_base\" must name a lag feature of the spec");
+			spec_read_base(spec, root);
 		}
 	}
 

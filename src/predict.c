@@ -8,7 +8,11 @@
  * in one place: forecasts are never negative, a period whose store is known to
  * be closed is forecast 0 (closed days are not learned; see features.c), matrix
  * models read only history at periods <= target - horizon, and history models
- * read the series up to the origin.
+ * read the series up to the origin.  A seasonal-difference model (weekly
+ * data, FeatureSpec.target_base) forecasts base + residual_weight x its
+ * output, and the fallback base alone where lag_year is unknown;
+ * forecast_rows_residual_weight fits that weight on a block the model did not
+ * train on.
  *
  * Intervals are split-conformal: the quantiles of absolute residuals on a time
  * block the model did not train on (the block just before the holdout), with
@@ -82,12 +86,63 @@ forecast_rows_predict(Model *model, const FeatureSpec *spec, const SeriesSet *se
 	forecast_rows_predict_layout(model, spec, NULL, set, rows, out);
 }
 
+/*
+ * A matrix model's raw output for each row (before the target base is added
+ * back and before the clamp), and each row's target base and whether the base
+ * column (lag_year) is known.  base / base_known may be NULL when the spec has
+ * no target transform.
+ */
+static void
+predict_matrix_raw(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
+				   const SeriesSet *set, const ForecastRows *rows, double *raw,
+				   double *base, bool *base_known)
+{
+	const int	batch = 8192;
+	int			ncols = layout ? layout->ncols : spec->nfeatures;
+	float	   *x = palloc(sizeof(float) * (Size) batch * ncols);
+	float	   *row = palloc(sizeof(float) * Max(spec->nfeatures, 1));
+
+	for (int start = 0; start < rows->n; start += batch)
+	{
+		int			n = Min(batch, rows->n - start);
+		ModelPredictInput in = {0};
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < n; i++)
+		{
+			float	   *xi = x + (Size) i * ncols;
+
+			if (layout == NULL)
+				features_row(spec, set, rows->series[start + i], rows->period[start + i], xi);
+			else
+			{
+				features_row(spec, set, rows->series[start + i], rows->period[start + i], row);
+				for (int c = 0; c < ncols; c++)
+					xi[c] = get_float4_nan();
+				for (int j = 0; j < spec->nfeatures; j++)
+					xi[layout->map[j]] = row[j];
+				if (layout->source_col >= 0)
+					xi[layout->source_col] = layout->source_value;
+			}
+			if (base)
+			{
+				base[start + i] = feature_target_base(spec, layout == NULL ? xi : row);
+				base_known[start + i] = feature_target_base_known(spec, layout == NULL ? xi : row);
+			}
+		}
+		in.nrows = n;
+		in.ncols = ncols;
+		in.X = x;
+		model_predict(model, &in, raw + start, NULL);
+	}
+	pfree(x);
+	pfree(row);
+}
+
 void
 forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
 							 const SeriesSet *set, const ForecastRows *rows, double *out)
 {
-	const int	batch = 8192;
-
 	for (int i = 0; i < rows->n; i++)
 	{
 		int			step = rows->period[i] - rows->origin[i];
@@ -122,49 +177,31 @@ forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const Featur
 		pfree(hist);
 		pfree(steps);
 	}
+	else if (spec->target_base < 0)
+		predict_matrix_raw(model, spec, layout, set, rows, out, NULL, NULL);
 	else
 	{
-		int			ncols = layout ? layout->ncols : spec->nfeatures;
-		float	   *x = palloc(sizeof(float) * (Size) batch * ncols);
-		float	   *row = palloc(sizeof(float) * Max(spec->nfeatures, 1));
-		double	   *base = palloc(sizeof(double) * batch);
+		/*
+		 * A model of y - base (the spec's target transform): the forecast is
+		 * base + residual_weight x the model's output.  A row whose lag_year is
+		 * unknown was never trained on (the model's output there is not a
+		 * residual of anything): it gets the spec's fallback base alone.
+		 */
+		double	   *base = palloc(sizeof(double) * Max(rows->n, 1));
+		bool	   *known = palloc(sizeof(bool) * Max(rows->n, 1));
 
-		for (int start = 0; start < rows->n; start += batch)
+		predict_matrix_raw(model, spec, layout, set, rows, out, base, known);
+		for (int i = 0; i < rows->n; i++)
 		{
-			int			n = Min(batch, rows->n - start);
-			ModelPredictInput in = {0};
-
-			CHECK_FOR_INTERRUPTS();
-			for (int i = 0; i < n; i++)
-			{
-				float	   *xi = x + (Size) i * ncols;
-
-				if (layout == NULL)
-					features_row(spec, set, rows->series[start + i], rows->period[start + i], xi);
-				else
-				{
-					features_row(spec, set, rows->series[start + i], rows->period[start + i], row);
-					for (int c = 0; c < ncols; c++)
-						xi[c] = get_float4_nan();
-					for (int j = 0; j < spec->nfeatures; j++)
-						xi[layout->map[j]] = row[j];
-					if (layout->source_col >= 0)
-						xi[layout->source_col] = layout->source_value;
-				}
-				base[i] = feature_target_base(spec, layout == NULL ? xi : row);
-			}
-			in.nrows = n;
-			in.ncols = ncols;
-			in.X = x;
-			model_predict(model, &in, out + start, NULL);
-			/* a model of y - base (the spec's target transform): add the base back */
-			if (spec->target_base >= 0)
-				for (int i = 0; i < n; i++)
-					out[start + i] += base[i];
+			if (known[i])
+				out[i] = base[i] + spec->residual_weight * out[i];
+			else if (spec->base_fallback >= 0)
+				out[i] = base[i];
+			else
+				out[i] += base[i];
 		}
-		pfree(x);
-		pfree(row);
 		pfree(base);
+		pfree(known);
 	}
 
 	for (int i = 0; i < rows->n; i++)
@@ -172,6 +209,80 @@ forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const Featur
 		if (!(out[i] > 0) || known_closed(set, rows->series[i], rows->period[i]))
 			out[i] = 0.0;		/* also maps NaN to 0 */
 	}
+}
+
+typedef struct WeightedValue
+{
+	double		z;
+	double		w;
+} WeightedValue;
+
+static int
+cmp_weighted(const void *a, const void *b)
+{
+	double		x = ((const WeightedValue *) a)->z;
+	double		y = ((const WeightedValue *) b)->z;
+
+	return (x > y) - (x < y);
+}
+
+double
+forecast_rows_residual_weight(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
+							  const SeriesSet *set, const ForecastRows *rows)
+{
+	double	   *raw,
+			   *base;
+	bool	   *known;
+	WeightedValue *v;
+	int			n = 0;
+	double		total = 0,
+				acc = 0,
+				alpha = 1.0;
+
+	if (model->family->needs_history || spec->target_base < 0 || rows->n == 0)
+		return 1.0;
+	raw = palloc(sizeof(double) * rows->n);
+	base = palloc(sizeof(double) * rows->n);
+	known = palloc(sizeof(bool) * rows->n);
+	v = palloc(sizeof(WeightedValue) * rows->n);
+	predict_matrix_raw(model, spec, layout, set, rows, raw, base, known);
+
+	/*
+	 * sum_i |y_i - base_i - a r_i| = sum_i |r_i| |z_i - a| with z_i = (y_i -
+	 * base_i) / r_i: minimised by the |r_i|-weighted median of z; the loss is
+	 * convex in a, so the median clipped to [0, 1] is the constrained minimum.
+	 */
+	for (int i = 0; i < rows->n; i++)
+	{
+		double		y = set->series[rows->series[i]].y[rows->period[i]];
+
+		if (!known[i] || isnan(y) || !(fabs(raw[i]) > 0) || isinf(raw[i]) ||
+			known_closed(set, rows->series[i], rows->period[i]))
+			continue;
+		v[n].z = (y - base[i]) / raw[i];
+		v[n].w = fabs(raw[i]);
+		total += v[n].w;
+		n++;
+	}
+	if (n > 0)
+	{
+		qsort(v, n, sizeof(WeightedValue), cmp_weighted);
+		for (int i = 0; i < n; i++)
+		{
+			acc += v[i].w;
+			if (acc >= total / 2)
+			{
+				alpha = v[i].z;
+				break;
+			}
+		}
+		alpha = Min(Max(alpha, 0.0), 1.0);
+	}
+	pfree(raw);
+	pfree(base);
+	pfree(known);
+	pfree(v);
+	return alpha;
 }
 
 Jsonb *

@@ -452,6 +452,9 @@ train_evaluate(const ModelFamily *family, const ModelParams *params, int nparts,
 			ForecastRows *hr;
 
 			part->cal_rows = forecast_rows_range(set, part->cal_first, part->origin, part->cal_first - 1, false, -1);
+			/* a seasonal-difference model: the weight of its output, fitted on the calibration block */
+			part->spec->residual_weight = forecast_rows_residual_weight(out->model, part->spec, part->layout,
+																		set, part->cal_rows);
 			cal_pred = palloc(sizeof(double) * Max(part->cal_rows->n, 1));
 			forecast_rows_predict_layout(out->model, part->spec, part->layout, set, part->cal_rows, cal_pred);
 			part->calibration = forecast_rows_calibrate(set, part->cal_rows, cal_pred);

@@ -96,10 +96,22 @@ typedef struct FeatureSpec
 
 	/*
 	 * Target transform: -1, the model predicts y; else the column (a history
-	 * feature, lag_year) whose value, when known, is subtracted from the label
-	 * and added back to the model's output (forecast_rows_predict applies it).
+	 * feature, lag_year) that anchors the base subtracted from the label and
+	 * added back to the model's output (forecast_rows_predict applies it).
+	 * base = lag_year, or 0.5 lag_year + 0.25 base_next + 0.25 base_prev when
+	 * those columns are set and known, plus base_drift_weight x base_drift
+	 * when set and known.  A row whose lag_year is unknown is not trained on;
+	 * its forecast is base_fallback alone (when set).  forecast = base +
+	 * residual_weight x model output (fitted on the calibration block).
+	 * Older specs have only target_base: base_* -1, residual_weight 1.
 	 */
 	int			target_base;
+	int			base_next;
+	int			base_prev;
+	int			base_drift;
+	double		base_drift_weight;
+	int			base_fallback;
+	double		residual_weight;
 
 	/* encodings fixed at training: sorted bytewise, code = index */
 	int			ncategories;
@@ -158,16 +170,44 @@ extern int	feature_spec_history_periods(const FeatureSpec *spec);
 /* The feature names, in column order. */
 extern const char *feature_name(const FeatureSpec *spec, int i);
 
-/* The target base of a row (0 when the spec has none or it is unknown). */
+/*
+ * The target base of a row (see FeatureSpec.target_base): 0 when the spec has
+ * none; when lag_year is unknown, the fallback column (0 when unset or unknown).
+ */
 static inline double
 feature_target_base(const FeatureSpec *spec, const float *row)
 {
 	float		v;
+	double		base;
 
 	if (spec->target_base < 0)
 		return 0.0;
 	v = row[spec->target_base];
-	return v != v ? 0.0 : (double) v;
+	if (v != v)
+	{
+		if (spec->base_fallback >= 0 && row[spec->base_fallback] == row[spec->base_fallback])
+			return (double) row[spec->base_fallback];
+		return 0.0;
+	}
+	base = v;
+	if (spec->base_next >= 0)
+	{
+		float		n = row[spec->base_next],
+					p = row[spec->base_prev];
+
+		if (n == n && p == p)
+			base = 0.5 * base + 0.25 * n + 0.25 * p;
+	}
+	if (spec->base_drift >= 0 && row[spec->base_drift] == row[spec->base_drift])
+		base += spec->base_drift_weight * row[spec->base_drift];
+	return base;
+}
+
+/* Whether the row's lag_year (the column the base is anchored on) is known. */
+static inline bool
+feature_target_base_known(const FeatureSpec *spec, const float *row)
+{
+	return spec->target_base >= 0 && row[spec->target_base] == row[spec->target_base];
 }
 
 /*

@@ -68,6 +68,16 @@ extern void forecast_rows_predict_layout(Model *model, const FeatureSpec *spec,
 extern Jsonb *conformal_calibrate(const double *abs_residuals, int n);
 
 /*
+ * The weight a of a seasonal-difference model's output (forecast = base + a x
+ * output, see FeatureSpec.residual_weight) that minimises the absolute error
+ * on rows (a time block the model did not train on), within [0, 1].  1 for a
+ * model without a target transform.
+ */
+extern double forecast_rows_residual_weight(Model *model, const FeatureSpec *spec,
+											const FeatureLayout *layout, const SeriesSet *set,
+											const ForecastRows *rows);
+
+/*
  * Calibrate on forecasts of rows the model did not train on: the absolute
  * residuals of every row except periods known to be closed (forecast 0 by
  * rule, so they say nothing about spread).

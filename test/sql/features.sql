@@ -258,6 +258,27 @@ SELECT target_date, features->'lag_year' AS lag_year, features->'lag_year_next' 
 SELECT shelfops._feature_spec('f_weekly', 13)->>'target_base' AS target_base;
 SELECT shelfops._feature_spec_roundtrip(shelfops._feature_spec('f_weekly', 13))
        = shelfops._feature_spec('f_weekly', 13) AS weekly_roundtrip;
+-- the base: lag_year smoothed with its neighbours, plus half of yoy_diff_13, and
+-- lag_horizon where lag_year is unknown; residual_weight 1 (omitted) until training fits it
+SELECT j->'target_base_smooth' AS smooth, j->>'target_base_drift' AS drift,
+       j->'target_base_drift_weight' AS drift_weight, j->>'target_base_fallback' AS fallback,
+       j ? 'residual_weight' AS has_residual_weight
+  FROM shelfops._feature_spec('f_weekly', 13) j;
+-- a spec of the first seasonal-difference models (lag_year alone) still reads, unchanged
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) - 'target_base_smooth' - 'target_base_drift'
+                  - 'target_base_drift_weight' - 'target_base_fallback' AS j)
+SELECT shelfops._feature_spec_roundtrip(j) = j AS lag_year_only_roundtrip FROM s;
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) AS j)
+SELECT shelfops._feature_spec_roundtrip(j || '{"residual_weight": 0.75}')->'residual_weight' AS residual_weight FROM s;
+-- malformed parts are refused
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) AS j)
+SELECT shelfops._feature_spec_roundtrip(j || '{"residual_weight": 1.5}') FROM s;
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) AS j)
+SELECT shelfops._feature_spec_roundtrip(j || '{"target_base_fallback": "month"}') FROM s;
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) AS j)
+SELECT shelfops._feature_spec_roundtrip(j || '{"target_base_smooth": ["lag_year_next"]}') FROM s;
+WITH s AS (SELECT shelfops._feature_spec('f_weekly', 13) AS j)
+SELECT shelfops._feature_spec_roundtrip(j - 'target_base_drift_weight') FROM s;
 -- a weekly row off the grid
 INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain, date_min, date_max)
 VALUES ('f_badweek', 'synthetic', 'weekly', 'store x product x week', '2023-01-06', '2023-02-24');

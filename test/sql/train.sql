@@ -87,6 +87,32 @@ SELECT * FROM shelfops_forecast('m', version => 1, level => 0.3);
 SELECT * FROM shelfops_forecast('m', version => 1, as_of => '2030-01-01');
 SELECT * FROM shelfops_forecast('nobody', version => 1);
 
+-- weekly data learns a seasonal difference (docs/features.md): the spec records the
+-- base (smoothed lag_year, damped drift, fallback) and the residual weight fitted on
+-- the calibration block; a series younger than a year (no lag_year) is forecast by the
+-- fallback alone, its value one horizon (8 weeks) before each target
+INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain, date_min, date_max)
+VALUES ('tw', 'synthetic', 'weekly', 'store x product x week', '2021-01-01', '2023-06-30');
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+SELECT 'tw', 's1', 'p' || p, d, round(100 + 40 * sin(extract(week FROM d)::int / 8.3) + 10 * p + extract(doy FROM d)::int % 5)
+  FROM generate_series('2021-01-01'::date, '2023-06-30', '7 days') d, generate_series(1, 2) p
+UNION ALL
+SELECT 'tw', 's2', 'young', d, 30 + extract(doy FROM d)::int % 11
+  FROM generate_series('2023-01-06'::date, '2023-06-30', '7 days') d;
+SELECT r->'rows'->>'train' AS train_rows, r->'rows'->>'holdout' AS holdout_rows
+  FROM shelfops_train('tw', 'tw_m', 'xgboost', '{"n_estimators": 20, "max_depth": 3}') r;
+SELECT feature_spec->>'target_base' AS base, feature_spec->'target_base_smooth' AS smooth,
+       feature_spec->>'target_base_drift' AS drift, feature_spec->'target_base_drift_weight' AS drift_weight,
+       feature_spec->>'target_base_fallback' AS fallback,
+       coalesce((feature_spec->>'residual_weight')::float8, 1) BETWEEN 0 AND 1 AS residual_weight_in_0_1
+  FROM shelfops.model_versions WHERE model_name = 'tw_m';
+SELECT count(*) AS targets, bool_and(f.forecast = s.quantity) AS fallback_is_lag_horizon
+  FROM shelfops_forecast('tw_m', version => 1) f
+  JOIN shelfops.sales s ON s.dataset_id = 'tw' AND s.store_id = f.store_id AND s.product_id = f.product_id
+                       AND s.sale_date = f.target_date - 56
+ WHERE f.product_id = 'young';
+SELECT count(*) AS targets, bool_and(forecast > 0) AS positive FROM shelfops_forecast('tw_m', version => 1) WHERE store_id = 's1';
+
 -- corrupted model bytes give a clean error, never a crash
 UPDATE shelfops.model_versions SET model_bytes = overlay(model_bytes PLACING '\xff'::bytea FROM 200 FOR 1)
  WHERE model_name = 'm' AND version = 1;
