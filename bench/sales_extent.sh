@@ -2,9 +2,10 @@
 # bench/sales_extent.sh: what the extent triggers on shelfops.sales (sql/install/
 # 12_sales_extent.sql) cost SQL writers.  On the throwaway cluster of scripts/lib.sh
 # (database shelfops_bench), for a dataset inserted by SQL: one INSERT ... SELECT of
-# ROWS rows, a DELETE of all of them, and 200 one-row INSERTs (a day's actuals
-# arriving row by row), each with the triggers enabled and disabled, alternating, best
-# of RUNS.  Prints milliseconds per case and the ratio.  Stops the cluster afterwards
+# ROWS rows, 200 one-row UPDATEs of a quantity and 200 one-row DELETEs inside the
+# calendar (on the full dataset), a DELETE of all rows, and 200 one-row INSERTs (a
+# day's actuals arriving row by row), each with the triggers enabled and disabled,
+# alternating, best of RUNS.  Prints milliseconds per case and the ratio.  Stops the cluster afterwards
 # if it started it.
 #
 # Usage: bash bench/sales_extent.sh [rows] [runs]
@@ -35,6 +36,14 @@ small_inserts=$(for k in $(seq 0 199); do
     echo "INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity) VALUES ('ext_bench', 'one', 'row', '2030-01-01'::date + $k, 1);"
 done)
 
+# 200 one-row corrections and deletions inside the dataset's calendar (series s0/p0..)
+small_updates=$(for k in $(seq 0 199); do
+    echo "UPDATE shelfops.sales SET quantity = 2 WHERE tenant_id = 'public' AND dataset_id = 'ext_bench' AND store_id = 's$((k % 20))' AND product_id = 'p$k' AND sale_date = '2020-06-01';"
+done)
+small_deletes=$(for k in $(seq 0 199); do
+    echo "DELETE FROM shelfops.sales WHERE tenant_id = 'public' AND dataset_id = 'ext_bench' AND store_id = 's$((k % 20))' AND product_id = 'p$k' AND sale_date = '2020-07-01';"
+done)
+
 # ms SQL...: wall milliseconds of the statements (one session, psql \timing summed)
 ms() {
     { echo '\timing on'; printf '%s;\n' "$@"; } | q 2>&1 |
@@ -47,10 +56,12 @@ for run in $(seq 1 "$RUNS"); do
     for mode in ENABLE DISABLE; do
         triggers "$mode"
         t_ins=$(ms "$bulk_insert")
+        t_upd=$(ms "$small_updates")
+        t_del1=$(ms "$small_deletes")
         t_del=$(ms "$delete_all")
         t_small=$(ms "$small_inserts")
         ms "$delete_all" >/dev/null
-        for k in ins del small; do
+        for k in ins upd del1 del small; do
             v=$(eval echo "\$t_$k")
             cur=${best[$mode$k]:-}
             if [ -z "$cur" ] || awk -v a="$v" -v b="$cur" 'BEGIN {exit !(a < b)}'; then best[$mode$k]=$v; fi
@@ -59,9 +70,10 @@ for run in $(seq 1 "$RUNS"); do
 done
 triggers ENABLE
 
-echo "sales_extent: $ROWS-row INSERT ... SELECT, its DELETE, 200 one-row INSERTs; best of $RUNS; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sales_extent: $ROWS rows; best of $RUNS; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s %12s %12s %8s\n' case "triggers ms" "without ms" ratio
-for k in ins:"INSERT ... SELECT $ROWS rows" del:"DELETE $ROWS rows" small:"200 one-row INSERTs"; do
+for k in ins:"INSERT ... SELECT $ROWS rows" upd:"200 one-row UPDATEs" del1:"200 one-row DELETEs" \
+         del:"DELETE $ROWS rows" small:"200 one-row INSERTs"; do
     key=${k%%:*}; label=${k#*:}
     printf '%-28s %12s %12s %8s\n' "$label" "${best[ENABLE$key]}" "${best[DISABLE$key]}" \
         "$(awk -v a="${best[ENABLE$key]}" -v b="${best[DISABLE$key]}" 'BEGIN {printf "%.2f", a / b}')"

@@ -74,11 +74,68 @@ ALTER TABLE shelfops.gate_policy
 -- writes to shelfops.sales (statement triggers); recounted once here, since rows
 -- inserted by SQL under 0.1.0 were never counted.
 ------------------------------------------------------------------------------
+-- A weekly dataset's periods lie every 7 days from its first date: a row off that grid
+-- would make every later training refuse the dataset, so the statement that writes
+-- it is refused, naming the first such row.  The query reads a trigger's transition
+-- table, which only the trigger function itself can see: each trigger EXECUTEs the
+-- text shelfops.weekly_grid_check(its table) returns.
+CREATE FUNCTION shelfops.refuse_off_grid(p_tenant text, p_dataset text, p_store text, p_product text,
+                                         p_date date, p_anchor date) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'weekly sale of store "%" product "%" on % is not on the calendar of dataset "%"',
+                    p_store, p_product, p_date, p_dataset
+          USING ERRCODE = 'data_exception',
+                DETAIL = format('The periods of weekly dataset "%s" (tenant "%s") lie on %s and every 7 days from it.',
+                                p_dataset, p_tenant, p_anchor),
+                HINT = 'Write weekly rows on the dataset''s week dates.';
+END
+$$;
+COMMENT ON FUNCTION shelfops.refuse_off_grid(text, text, text, text, date, date) IS
+  'Raises the error for a sales row of a weekly dataset that lies off its 7-day grid';
+
+CREATE FUNCTION shelfops.weekly_grid_check(p_rows text) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT format($q$
+        SELECT shelfops.refuse_off_grid(x.tenant_id, x.dataset_id, x.store_id, x.product_id, x.sale_date, x.anchor)
+          FROM (SELECT n.tenant_id, n.dataset_id, n.store_id, n.product_id, n.sale_date,
+                       coalesce(d.date_min, min(n.sale_date) OVER (PARTITION BY n.tenant_id, n.dataset_id)) AS anchor
+                  FROM %I n
+                  JOIN shelfops.datasets d ON d.tenant_id = n.tenant_id AND d.dataset_id = n.dataset_id
+                 WHERE d.frequency = 'weekly') x
+         WHERE (x.sale_date - x.anchor) %% 7 <> 0
+         ORDER BY x.tenant_id, x.dataset_id, x.store_id, x.product_id, x.sale_date
+         LIMIT 1$q$, p_rows)
+$$;
+COMMENT ON FUNCTION shelfops.weekly_grid_check(text) IS
+  'The query a sales trigger runs on its transition table to refuse rows of weekly datasets off their 7-day grid';
+
 CREATE FUNCTION shelfops.sales_extent_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    p      record;
+    weekly boolean := false;
 BEGIN
+    -- the datasets rows in key order first: two statements writing the same datasets
+    -- then queue instead of deadlocking
+    FOR p IN SELECT d.frequency
+               FROM shelfops.datasets d
+               JOIN (SELECT DISTINCT tenant_id, dataset_id FROM inserted_sales) n
+                 ON d.tenant_id = n.tenant_id AND d.dataset_id = n.dataset_id
+              ORDER BY d.tenant_id, d.dataset_id
+                FOR UPDATE OF d
+    LOOP
+        weekly := weekly OR p.frequency = 'weekly';
+    END LOOP;
+    -- against the calendar as it was, before this statement's rows move its first date
+    IF weekly THEN
+        EXECUTE shelfops.weekly_grid_check('inserted_sales');
+    END IF;
     UPDATE shelfops.datasets d
        SET row_count = d.row_count + n.rows,
            date_min  = least(d.date_min, n.first_date),
@@ -130,6 +187,10 @@ $$;
 COMMENT ON FUNCTION shelfops.recount_dataset_extent(jsonb) IS
   'Recounts row_count, date_min and date_max of the given [{tenant_id, dataset_id}] from shelfops.sales; returns the datasets rows changed';
 
+-- UPDATE: nothing to do unless a row changed its dataset or date (a quantity
+-- correction keeps the key): then the touched datasets are recounted, after the
+-- weekly grid check of the new rows.  DELETE: the deleted rows are subtracted; only
+-- a dataset that lost a row on its first or last date is recounted for its dates.
 CREATE FUNCTION shelfops.sales_extent_after_change() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -138,14 +199,33 @@ DECLARE
     pairs jsonb;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
+        -- keys are unique and both tables hold the same number of rows: no new key, no move
+        IF NOT EXISTS (SELECT tenant_id, dataset_id, store_id, product_id, sale_date FROM new_sales
+                       EXCEPT
+                       SELECT tenant_id, dataset_id, store_id, product_id, sale_date FROM old_sales) THEN
+            RETURN NULL;
+        END IF;
+        EXECUTE shelfops.weekly_grid_check('new_sales');
         SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
           INTO pairs
           FROM (SELECT tenant_id, dataset_id FROM old_sales
                 UNION SELECT tenant_id, dataset_id FROM new_sales) t;
     ELSE
-        SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
+        PERFORM 1 FROM shelfops.datasets d
+          JOIN (SELECT DISTINCT tenant_id, dataset_id FROM old_sales) o
+            ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
+         ORDER BY d.tenant_id, d.dataset_id
+           FOR UPDATE OF d;
+        UPDATE shelfops.datasets d
+           SET row_count = greatest(d.row_count - o.rows, 0)
+          FROM (SELECT tenant_id, dataset_id, count(*) AS rows FROM old_sales GROUP BY tenant_id, dataset_id) o
+         WHERE d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id;
+        SELECT jsonb_agg(jsonb_build_object('tenant_id', o.tenant_id, 'dataset_id', o.dataset_id))
           INTO pairs
-          FROM old_sales t;
+          FROM (SELECT tenant_id, dataset_id, min(sale_date) AS first_date, max(sale_date) AS last_date
+                  FROM old_sales GROUP BY tenant_id, dataset_id) o
+          JOIN shelfops.datasets d ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
+         WHERE o.first_date <= d.date_min OR o.last_date >= d.date_max OR d.row_count = 0;
     END IF;
     IF pairs IS NOT NULL THEN
         PERFORM shelfops.recount_dataset_extent(pairs);
@@ -154,7 +234,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION shelfops.sales_extent_after_change() IS
-  'Trigger: recounts row_count, date_min and date_max of the datasets an UPDATE or DELETE of shelfops.sales touched';
+  'Trigger: keeps row_count, date_min and date_max of the datasets an UPDATE or DELETE of shelfops.sales touched (recounting only when a key moved or an end date was deleted)';
 
 -- TRUNCATE of shelfops.sales empties every dataset (a loader truncates only its own
 -- partition, by name, which does not fire this).
@@ -195,6 +275,11 @@ DECLARE
     v_tenant text := coalesce(shelfops_refresh_dataset_extent.tenant_id, shelfops.current_tenant());
     pairs    jsonb;
 BEGIN
+    IF v_tenant <> shelfops.current_tenant()
+       AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION 'cannot act for tenant "%" from a session of tenant "%"', v_tenant, shelfops.current_tenant()
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     SELECT jsonb_agg(jsonb_build_object('tenant_id', d.tenant_id, 'dataset_id', d.dataset_id))
       INTO pairs
       FROM shelfops.datasets d
@@ -691,7 +776,9 @@ SELECT m.tenant_id::text  AS tenant_id,
            -- holdout MAE, too few matched rows), never "no drift"
            'drift_detected',                   (dr.d ->> 'drift')::boolean,
            'drift',                            dr.d,
-           'new_data_available',               nd.n > 0,
+           -- new periods since the champion's holdout, or more rows than its training read
+           'new_data_available',               CASE WHEN ch.version IS NOT NULL
+                                                    THEN anchor.as_of > ch.holdout_end OR nd.n > 0 END,
            'new_data_rows_since_last_retrain', nd.n,
            'last_trigger',                     lastlog.trigger_type,
            'last_retrain_at',                  lastdone.completed_at

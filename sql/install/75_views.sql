@@ -155,7 +155,9 @@ SELECT m.tenant_id::text  AS tenant_id,
            -- holdout MAE, too few matched rows), never "no drift"
            'drift_detected',                   (dr.d ->> 'drift')::boolean,
            'drift',                            dr.d,
-           'new_data_available',               nd.n > 0,
+           -- new periods since the champion's holdout, or more rows than its training read
+           'new_data_available',               CASE WHEN ch.version IS NOT NULL
+                                                    THEN anchor.as_of > ch.holdout_end OR nd.n > 0 END,
            'new_data_rows_since_last_retrain', nd.n,
            'last_trigger',                     lastlog.trigger_type,
            'last_retrain_at',                  lastdone.completed_at

@@ -34,6 +34,17 @@ INSERT INTO shelfops.sales (tenant_id, dataset_id, store_id, product_id, sale_da
 VALUES ('tenant_b', 'd', 's', 'p', '2024-01-02', 9);
 UPDATE shelfops.sales SET quantity = 0 WHERE tenant_id = 'tenant_b';
 DELETE FROM shelfops.forecasts WHERE tenant_id = 'tenant_b';
+-- its own writes keep its dataset's extent (the triggers run with its rights)
+INSERT INTO shelfops.sales (tenant_id, dataset_id, store_id, product_id, sale_date, quantity)
+VALUES ('tenant_a', 'd', 's', 'p', '2024-01-02', 3), ('tenant_a', 'd', 's', 'p', '2024-01-03', 4);
+SELECT row_count, date_min, date_max FROM shelfops.datasets;
+UPDATE shelfops.sales SET sale_date = '2024-01-05' WHERE sale_date = '2024-01-03';
+SELECT row_count, date_min, date_max FROM shelfops.datasets;
+DELETE FROM shelfops.sales WHERE sale_date > '2024-01-01';
+SELECT row_count, date_min, date_max FROM shelfops.datasets;
+SELECT shelfops_refresh_dataset_extent('d') AS changed;
+-- ... and it may not act for another tenant
+SELECT shelfops_refresh_dataset_extent('d', 'tenant_b');
 -- an unset tenant setting means the 'public' tenant, which has nothing here
 RESET shelfops.tenant_id;
 SELECT count(*) AS public_rows FROM shelfops.sales;

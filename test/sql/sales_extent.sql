@@ -39,6 +39,35 @@ SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = '
 DELETE FROM shelfops.sales
  WHERE dataset_id = 'ext' AND sale_date > (SELECT date_max - 12 FROM shelfops.datasets WHERE dataset_id = 'ext');
 SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+-- a quantity correction keeps every key: nothing to recount (the recorded extent is
+-- left alone even when it was wrong, which shows no recount ran)
+UPDATE shelfops.datasets SET row_count = row_count + 1000 WHERE dataset_id = 'ext';
+UPDATE shelfops.sales SET quantity = quantity + 1 WHERE dataset_id = 'ext' AND sale_date = '2024-02-01';
+SELECT row_count - 1000 AS row_count_without_marker FROM shelfops.datasets WHERE dataset_id = 'ext';
+-- a DELETE inside the calendar subtracts its rows without a recount; one on an end recounts
+DELETE FROM shelfops.sales WHERE dataset_id = 'ext' AND sale_date = '2024-02-01';
+SELECT row_count - 1000 AS row_count_without_marker, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+DELETE FROM shelfops.sales WHERE dataset_id = 'ext' AND sale_date = (SELECT date_max FROM shelfops.datasets WHERE dataset_id = 'ext');
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'ext';
+
+-- weekly datasets: a row off the 7-day grid is refused, naming it; rows on it are counted
+INSERT INTO shelfops.datasets (dataset_id, family, frequency, grain) VALUES ('extw', 'generic', 'weekly', 'x');
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+VALUES ('extw', 's', 'p', '2024-01-05', 1), ('extw', 's', 'p', '2024-01-12', 1), ('extw', 's', 'p', '2024-01-20', 1);
+\set VERBOSITY terse
+\set SHOW_CONTEXT errors
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+VALUES ('extw', 's', 'p', '2024-01-05', 1), ('extw', 's', 'p', '2024-01-12', 1), ('extw', 's', 'p', '2024-01-19', 1);
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+VALUES ('extw', 's', 'q', '2023-12-29', 1);
+INSERT INTO shelfops.sales (dataset_id, store_id, product_id, sale_date, quantity)
+VALUES ('extw', 's', 'q', '2023-12-30', 1);
+UPDATE shelfops.sales SET sale_date = sale_date + 1 WHERE dataset_id = 'extw' AND product_id = 'q';
+SELECT row_count, date_min, date_max FROM shelfops.datasets WHERE dataset_id = 'extw';
+DELETE FROM shelfops.datasets WHERE dataset_id = 'extw';
+
 -- a statement that touches no row changes nothing
 DELETE FROM shelfops.sales WHERE dataset_id = 'ext' AND sale_date < '1900-01-01';
 SELECT row_count FROM shelfops.datasets WHERE dataset_id = 'ext';
