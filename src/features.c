@@ -774,9 +774,18 @@ feature_spec_build(const SeriesSet *set, int horizon, int train_end_period)
 		 * whose lag_year is unknown (forecast time only: such rows are not
 		 * trained on).  residual_weight is fitted after training.
 		 */
+		int			lag_year = spec->features[spec->target_base].arg;
+
 		spec->base_next = feature_index(spec, "lag_year_next");
 		spec->base_prev = feature_index(spec, "lag_year_prev");
-		if (spec->base_next < 0 || spec->base_prev < 0)
+		/*
+		 * Smooth only with the weeks either side of lag_year itself: from a
+		 * horizon of 52 on, lag_year_next (at least the horizon back) is a
+		 * year further than lag_year - 1 and would mix two years.
+		 */
+		if (spec->base_next < 0 || spec->base_prev < 0 ||
+			spec->features[spec->base_next].arg != lag_year - 1 ||
+			spec->features[spec->base_prev].arg != lag_year + 1)
 			spec->base_next = spec->base_prev = -1;
 		spec->base_drift = feature_index(spec, "yoy_diff_13");
 		spec->base_drift_weight = spec->base_drift >= 0 ? 0.5 : 0;

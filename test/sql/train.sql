@@ -112,6 +112,18 @@ SELECT count(*) AS targets, bool_and(f.forecast = s.quantity) AS fallback_is_lag
                        AND s.sale_date = f.target_date - 56
  WHERE f.product_id = 'young';
 SELECT count(*) AS targets, bool_and(forecast > 0) AS positive FROM shelfops_forecast('tw_m', version => 1) WHERE store_id = 's1';
+-- nothing fitted reads the holdout: with every holdout quantity changed, a second
+-- training gives the same model bytes, residual weight and conformal calibration, and
+-- only the holdout metrics move
+UPDATE shelfops.sales SET quantity = quantity * 3 WHERE dataset_id = 'tw' AND sale_date > '2023-05-05';
+SELECT (shelfops_train('tw', 'tw_m', 'xgboost', '{"n_estimators": 20, "max_depth": 3}'))->>'version' AS v2;
+SELECT a.model_bytes = b.model_bytes AS same_model,
+       a.feature_spec->'residual_weight' IS NOT DISTINCT FROM b.feature_spec->'residual_weight' AS same_residual_weight,
+       a.calibration = b.calibration AS same_calibration,
+       a.holdout_start = b.holdout_start AND a.holdout_start = '2023-05-12' AS same_holdout,
+       a.metrics->'holdout'->'wape' <> b.metrics->'holdout'->'wape' AS holdout_metrics_moved
+  FROM shelfops.model_versions a, shelfops.model_versions b
+ WHERE a.model_name = 'tw_m' AND a.version = 1 AND b.model_name = 'tw_m' AND b.version = 2;
 
 -- corrupted model bytes give a clean error, never a crash
 UPDATE shelfops.model_versions SET model_bytes = overlay(model_bytes PLACING '\xff'::bytea FROM 200 FOR 1)
