@@ -59,6 +59,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
@@ -572,7 +573,7 @@ is_extent_trigger(const Trigger *t)
 {
 	const char *fname = get_func_name(t->tgfoid);
 
-	return fname != NULL &&
+	return fname != NULL && !TRIGGER_FOR_ROW(t->tgtype) &&
 		get_func_namespace(t->tgfoid) == get_namespace_oid("shelfops", false) &&
 		(strcmp(fname, "sales_extent_after_insert") == 0 ||
 		 strcmp(fname, "sales_extent_after_change") == 0 ||
