@@ -59,18 +59,6 @@ static const Oid bench_types[20] = {
 	JSONBOID, JSONBOID, JSONBOID, JSONBOID, INT8OID, INT8OID, INT8OID, INT8OID, JSONBOID, JSONBOID
 };
 
-static double
-seconds_since(TimestampTz start)
-{
-	return (double) (GetCurrentTimestamp() - start) / USECS_PER_SEC;
-}
-
-static Datum
-jsonb_datum(const char *text)
-{
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
-}
-
 /* true when name is a registered algorithm */
 static bool
 is_family_name(const char *name)
@@ -248,16 +236,16 @@ bench_insert(BenchRun *run, const char *kind, const char *datasets, const char *
 	values[9] = Int32GetDatum(slice_part ? slice_part->holdout : parts[0].holdout);
 	if (!same && slice_part == NULL)
 		nulls[8] = nulls[9] = 'n';
-	values[10] = jsonb_datum(split.data);
+	values[10] = train_jsonb_datum(split.data);
 	values[11] = PointerGetDatum(params_to_jsonb(&model->params));
-	values[12] = jsonb_datum(slice_part ? slice_part->metrics_text : res->metrics_text);
-	values[13] = jsonb_datum(slice_part ? slice_part->naive_text : res->naive_text);
+	values[12] = train_jsonb_datum(slice_part ? slice_part->metrics_text : res->metrics_text);
+	values[13] = train_jsonb_datum(slice_part ? slice_part->naive_text : res->naive_text);
 	values[14] = Int64GetDatum(rows_used);
 	values[15] = Int64GetDatum(rows_train);
 	values[16] = Int64GetDatum((int64) rows_cal);
 	values[17] = Int64GetDatum((int64) rows_hold);
-	values[18] = jsonb_datum(secs.data);
-	values[19] = jsonb_datum(fps.data);
+	values[18] = train_jsonb_datum(secs.data);
+	values[19] = train_jsonb_datum(fps.data);
 	rc = SPI_execute_with_args(run->insert_sql, 20, (Oid *) bench_types, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record a benchmark result: %s", SPI_result_code_string(rc));
@@ -379,8 +367,7 @@ shelfops_benchmark_run(PG_FUNCTION_ARGS)
 		holdout_v = PG_GETARG_INT32(4);
 		run.holdout_arg = &holdout_v;
 	}
-	run.libs = psprintf("{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"0.1.0\"}",
-						model_xgboost_version(), PG_VERSION);
+	run.libs = train_library_versions();
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "shelfops benchmark", ALLOCSET_DEFAULT_SIZES);
 	setcxt = AllocSetContextCreate(cxt, "shelfops benchmark data", ALLOCSET_DEFAULT_SIZES);
@@ -400,7 +387,7 @@ shelfops_benchmark_run(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextSwitchTo(setcxt);
 			set = series_load(tenant_id, datasets[d], setcxt);
-			t_read = seconds_since(phase);
+			t_read = train_seconds_since(phase);
 			for (int a = 0; a < nalgos; a++)
 			{
 				TrainPart	part;
@@ -439,7 +426,7 @@ shelfops_benchmark_run(PG_FUNCTION_ARGS)
 				MemoryContextSwitchTo(setcxt);
 				sets[0] = series_load(tenant_id, datasets[i], setcxt);
 				sets[1] = series_load(tenant_id, datasets[j], setcxt);
-				t_read = seconds_since(phase);
+				t_read = train_seconds_since(phase);
 				label = psprintf("%s+%s", datasets[i], datasets[j]);
 				for (int a = 0; a < nalgos; a++)
 				{

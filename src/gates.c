@@ -915,13 +915,6 @@ gates_gate_key(int i)
 }
 
 const char *
-gates_gate_threshold_key(int i)
-{
-	Assert(i >= 0 && i < GATES_N_GATES);
-	return gate_defs[i].threshold == GT_NONE ? NULL : threshold_defs[gate_defs[i].threshold].key;
-}
-
-const char *
 gates_threshold_key(int i)
 {
 	Assert(i >= 0 && i < GATES_N_THRESHOLDS);

@@ -391,7 +391,7 @@ xgb_predict(Model *m, const ModelPredictInput *in, double *out, bool *fallback)
 	const float *res = NULL;
 	bst_ulong	total = 1;
 
-	if (st->forest && shelfops_fast_tree_predict && forest_nfeatures(st->forest) <= in->ncols)
+	if (st->forest && shelfops_fast_tree_predict)
 	{
 		forest_predict(st->forest, in->X, in->nrows, in->ncols, out);
 		if (fallback)

@@ -346,7 +346,6 @@ shelfops_plot_forecast(PG_FUNCTION_ARGS)
 	/* actuals: a line broken where a period has no row, and a point per known period */
 	{
 		bool		pen = false;
-		int			nact = 0;
 
 		appendStringInfoString(&buf, "<path class=\"actual\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" d=\"");
 		for (int t = first; t <= Min(last, set->nperiods - 1); t++)
@@ -358,7 +357,6 @@ shelfops_plot_forecast(PG_FUNCTION_ARGS)
 			}
 			appendStringInfo(&buf, "%s%.2f %.2f ", pen ? "L" : "M", X_OF(t), y_px(&ax, ser->y[t]));
 			pen = true;
-			nact++;
 		}
 		appendStringInfoString(&buf, "\"/>\n");
 		for (int t = first; t <= Min(last, set->nperiods - 1); t++)
@@ -367,7 +365,6 @@ shelfops_plot_forecast(PG_FUNCTION_ARGS)
 								 "fill=\"#1f77b4\" data-date=\"%s\" data-value=\"%.6g\"/>\n",
 								 X_OF(t), y_px(&ax, ser->y[t]), shelfops_iso_date(series_period_date(set, t)),
 								 ser->y[t]);
-		(void) nact;
 	}
 
 	/* the forecast: a line and one point per step */

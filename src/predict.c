@@ -11,7 +11,7 @@
  * read the series up to the origin.  A seasonal-difference model (weekly
  * data, FeatureSpec.target_base) forecasts base + residual_weight x its
  * output, and the fallback base alone where lag_year is unknown;
- * forecast_rows_residual_weight fits that weight on a block the model did not
+ * forecast_rows_predict_fitting_weight fits that weight on a block the model did not
  * train on.
  *
  * Intervals are split-conformal: the quantiles of absolute residuals on a time
@@ -139,6 +139,38 @@ predict_matrix_raw(Model *model, const FeatureSpec *spec, const FeatureLayout *l
 	pfree(row);
 }
 
+/*
+ * A seasonal-difference model's output (out, in place) as a forecast of y:
+ * base + residual_weight x output where lag_year is known; elsewhere the row
+ * was never trained on (the output is not a residual of anything) and gets the
+ * spec's fallback base alone.
+ */
+static void
+add_target_base(const FeatureSpec *spec, const ForecastRows *rows, double *out,
+				const double *base, const bool *known)
+{
+	for (int i = 0; i < rows->n; i++)
+	{
+		if (known[i])
+			out[i] = base[i] + spec->residual_weight * out[i];
+		else if (spec->base_fallback >= 0)
+			out[i] = base[i];
+		else
+			out[i] += base[i];
+	}
+}
+
+/* Forecasts are never negative, and 0 for a period known closed (also maps NaN to 0). */
+static void
+clamp_forecasts(const SeriesSet *set, const ForecastRows *rows, double *out)
+{
+	for (int i = 0; i < rows->n; i++)
+	{
+		if (!(out[i] > 0) || known_closed(set, rows->series[i], rows->period[i]))
+			out[i] = 0.0;
+	}
+}
+
 void
 forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
 							 const SeriesSet *set, const ForecastRows *rows, double *out)
@@ -181,34 +213,16 @@ forecast_rows_predict_layout(Model *model, const FeatureSpec *spec, const Featur
 		predict_matrix_raw(model, spec, layout, set, rows, out, NULL, NULL);
 	else
 	{
-		/*
-		 * A model of y - base (the spec's target transform): the forecast is
-		 * base + residual_weight x the model's output.  A row whose lag_year is
-		 * unknown was never trained on (the model's output there is not a
-		 * residual of anything): it gets the spec's fallback base alone.
-		 */
+		/* a model of y - base (the spec's target transform) */
 		double	   *base = palloc(sizeof(double) * Max(rows->n, 1));
 		bool	   *known = palloc(sizeof(bool) * Max(rows->n, 1));
 
 		predict_matrix_raw(model, spec, layout, set, rows, out, base, known);
-		for (int i = 0; i < rows->n; i++)
-		{
-			if (known[i])
-				out[i] = base[i] + spec->residual_weight * out[i];
-			else if (spec->base_fallback >= 0)
-				out[i] = base[i];
-			else
-				out[i] += base[i];
-		}
+		add_target_base(spec, rows, out, base, known);
 		pfree(base);
 		pfree(known);
 	}
-
-	for (int i = 0; i < rows->n; i++)
-	{
-		if (!(out[i] > 0) || known_closed(set, rows->series[i], rows->period[i]))
-			out[i] = 0.0;		/* also maps NaN to 0 */
-	}
+	clamp_forecasts(set, rows, out);
 }
 
 typedef struct WeightedValue
@@ -226,12 +240,11 @@ cmp_weighted(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double
-forecast_rows_residual_weight(Model *model, const FeatureSpec *spec, const FeatureLayout *layout,
-							  const SeriesSet *set, const ForecastRows *rows)
+void
+forecast_rows_predict_fitting_weight(Model *model, FeatureSpec *spec, const FeatureLayout *layout,
+									 const SeriesSet *set, const ForecastRows *rows, double *out)
 {
-	double	   *raw,
-			   *base;
+	double	   *base;
 	bool	   *known;
 	WeightedValue *v;
 	int			n = 0;
@@ -239,13 +252,17 @@ forecast_rows_residual_weight(Model *model, const FeatureSpec *spec, const Featu
 				acc = 0,
 				alpha = 1.0;
 
+	spec->residual_weight = 1.0;
 	if (model->family->needs_history || spec->target_base < 0 || rows->n == 0)
-		return 1.0;
-	raw = palloc(sizeof(double) * rows->n);
+	{
+		forecast_rows_predict_layout(model, spec, layout, set, rows, out);
+		return;
+	}
 	base = palloc(sizeof(double) * rows->n);
 	known = palloc(sizeof(bool) * rows->n);
 	v = palloc(sizeof(WeightedValue) * rows->n);
-	predict_matrix_raw(model, spec, layout, set, rows, raw, base, known);
+	/* the model's raw output, once: the weight is fitted on it, then applied */
+	predict_matrix_raw(model, spec, layout, set, rows, out, base, known);
 
 	/*
 	 * sum_i |y_i - base_i - a r_i| = sum_i |r_i| |z_i - a| with z_i = (y_i -
@@ -256,11 +273,11 @@ forecast_rows_residual_weight(Model *model, const FeatureSpec *spec, const Featu
 	{
 		double		y = set->series[rows->series[i]].y[rows->period[i]];
 
-		if (!known[i] || isnan(y) || !(fabs(raw[i]) > 0) || isinf(raw[i]) ||
+		if (!known[i] || isnan(y) || !(fabs(out[i]) > 0) || isinf(out[i]) ||
 			known_closed(set, rows->series[i], rows->period[i]))
 			continue;
-		v[n].z = (y - base[i]) / raw[i];
-		v[n].w = fabs(raw[i]);
+		v[n].z = (y - base[i]) / out[i];
+		v[n].w = fabs(out[i]);
 		total += v[n].w;
 		n++;
 	}
@@ -278,11 +295,12 @@ forecast_rows_residual_weight(Model *model, const FeatureSpec *spec, const Featu
 		}
 		alpha = Min(Max(alpha, 0.0), 1.0);
 	}
-	pfree(raw);
+	spec->residual_weight = alpha;
+	add_target_base(spec, rows, out, base, known);
+	clamp_forecasts(set, rows, out);
 	pfree(base);
 	pfree(known);
 	pfree(v);
-	return alpha;
 }
 
 Jsonb *

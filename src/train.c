@@ -453,10 +453,9 @@ train_evaluate(const ModelFamily *family, const ModelParams *params, int nparts,
 
 			part->cal_rows = forecast_rows_range(set, part->cal_first, part->origin, part->cal_first - 1, false, -1);
 			/* a seasonal-difference model: the weight of its output, fitted on the calibration block */
-			part->spec->residual_weight = forecast_rows_residual_weight(out->model, part->spec, part->layout,
-																		set, part->cal_rows);
 			cal_pred = palloc(sizeof(double) * Max(part->cal_rows->n, 1));
-			forecast_rows_predict_layout(out->model, part->spec, part->layout, set, part->cal_rows, cal_pred);
+			forecast_rows_predict_fitting_weight(out->model, part->spec, part->layout, set, part->cal_rows,
+												 cal_pred);
 			part->calibration = forecast_rows_calibrate(set, part->cal_rows, cal_pred);
 			part->halfwidth = conformal_halfwidth(part->calibration, interval_level);
 			pfree(cal_pred);
@@ -542,6 +541,14 @@ Datum
 train_jsonb_datum(const char *text)
 {
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+}
+
+/* The library versions a run records: XGBoost, PostgreSQL and this extension. */
+char *
+train_library_versions(void)
+{
+	return psprintf("{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"%s\"}",
+					model_xgboost_version(), PG_VERSION, SHELFOPS_VERSION);
 }
 
 static const char *
@@ -689,7 +696,6 @@ train_run(TrainJob *job)
 			Oid			rtypes[14] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
 			JSONBOID, JSONBOID, JSONBOID, JSONBOID, JSONBOID, TEXTOID, JSONBOID, TIMESTAMPTZOID};
 			StringInfoData counts;
-			StringInfoData libs;
 
 			initStringInfo(&counts);
 			appendStringInfo(&counts, "{\"sales_rows\": %lld, \"series\": %d, \"periods\": %d, "
@@ -697,9 +703,6 @@ train_run(TrainJob *job)
 							 (long long) set->nrows, set->nseries, set->ndata_periods,
 							 (long long) part.train_rows, cal_rows->n, hold_rows->n,
 							 (long long) part.skipped_closed);
-			initStringInfo(&libs);
-			appendStringInfo(&libs, "{\"xgboost\": \"%s\", \"postgresql\": \"%s\", \"shelfops\": \"%s\"}",
-							 model_xgboost_version(), PG_VERSION, SHELFOPS_VERSION);
 			values[0] = CStringGetTextDatum(tenant_id);
 			values[1] = CStringGetTextDatum(model_name);
 			values[2] = Int32GetDatum(version);
@@ -712,7 +715,7 @@ train_run(TrainJob *job)
 			values[9] = importance ? train_jsonb_datum(importance) : (Datum) 0;
 			values[10] = train_jsonb_datum(counts.data);
 			values[11] = CStringGetTextDatum(set->fingerprint);
-			values[12] = train_jsonb_datum(libs.data);
+			values[12] = train_jsonb_datum(train_library_versions());
 			values[13] = TimestampTzGetDatum(job->started_at);
 			memset(nulls, ' ', sizeof(nulls));
 			if (!importance)

@@ -94,7 +94,6 @@ typedef struct Trial
 	int			id;
 	ModelParams params;
 	char	   *sampled;		/* JSON object of the searched keys' values */
-	bool		alive;
 	int			rung;			/* last rung reached */
 	double		score;			/* mean metric over the folds of that rung */
 	int64		rounds;			/* boosting rounds over every fit */
@@ -434,7 +433,6 @@ make_trial(Trial *tr, int id, const SearchDim *dims, int ndims, bool weekly, pg_
 	appendStringInfoChar(&s, '}');
 	tr->sampled = s.data;
 	finish_params(&tr->params, tr->sampled);
-	tr->alive = true;
 	tr->rung = -1;
 	tr->score = get_float8_nan();
 	initStringInfo(&tr->folds);
@@ -841,11 +839,8 @@ shelfops_tune(PG_FUNCTION_ARGS)
 			tr->score = finite ? sum / rung_folds[r] : get_float8_infinity();
 			progress_trials(++evals_done, evals_total);
 		}
-		/* keep the best of this rung for the next */
+		/* keep the best of this rung for the next (the first rung_n[r + 1]) */
 		qsort(alive, n, sizeof(Trial *), cmp_trial);
-		if (r + 1 < nrungs)
-			for (int a = rung_n[r + 1]; a < n; a++)
-				alive[a]->alive = false;
 	}
 	winner = alive[0];
 	t_search = train_seconds_since(phase);

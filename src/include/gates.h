@@ -86,9 +86,8 @@ extern Jsonb *gates_evaluate(Jsonb *candidate, Jsonb *champion, Jsonb *policy);
 
 #endif							/* SHELFOPS_NO_BACKEND */
 
-/* Gate i's key ("mae_gate", ...), and the policy key of its threshold or NULL. */
+/* Gate i's key ("mae_gate", ...). */
 extern const char *gates_gate_key(int i);
-extern const char *gates_gate_threshold_key(int i);
 
 /* Policy key i ("max_mae_regression_pct", ...) and its reference default. */
 extern const char *gates_threshold_key(int i);

@@ -68,14 +68,15 @@ extern void forecast_rows_predict_layout(Model *model, const FeatureSpec *spec,
 extern Jsonb *conformal_calibrate(const double *abs_residuals, int n);
 
 /*
- * The weight a of a seasonal-difference model's output (forecast = base + a x
- * output, see FeatureSpec.residual_weight) that minimises the absolute error
- * on rows (a time block the model did not train on), within [0, 1].  1 for a
- * model without a target transform.
+ * forecast_rows_predict_layout on rows (a time block the model did not train
+ * on) that first fits spec->residual_weight: the weight a of a
+ * seasonal-difference model's output (forecast = base + a x output) that
+ * minimises the absolute error there, within [0, 1]; 1 for a model without a
+ * target transform.  The rows are predicted once.
  */
-extern double forecast_rows_residual_weight(Model *model, const FeatureSpec *spec,
-											const FeatureLayout *layout, const SeriesSet *set,
-											const ForecastRows *rows);
+extern void forecast_rows_predict_fitting_weight(Model *model, FeatureSpec *spec,
+												 const FeatureLayout *layout, const SeriesSet *set,
+												 const ForecastRows *rows, double *out);
 
 /*
  * Calibrate on forecasts of rows the model did not train on: the absolute

@@ -76,6 +76,7 @@ extern char *train_run(TrainJob *job);
 extern int	train_int_arg(FunctionCallInfo fcinfo, int argno, const char *name, int dflt, int lo, int hi);
 extern double train_seconds_since(TimestampTz start);
 extern Datum train_jsonb_datum(const char *text);
+extern char *train_library_versions(void);
 
 /*
  * Every canonical metric of forecast[] against the rows' actuals, as JSON
