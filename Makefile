@@ -46,7 +46,7 @@ all: $(CLI)
 
 include $(PGXS)
 
-$(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h)
+$(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h) $(EXTENSION).control
 	@mkdir -p bin
 	$(CC) $(CLI_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $(CLI_SRCS) \
 	    -L$(shell $(PG_CONFIG) --libdir) -lpq

@@ -16,7 +16,7 @@ say "running the demo (scripts/demo.sql)"
 psql -X -q -d "$DBNAME" -v ON_ERROR_STOP=1 -f "$ROOT/scripts/demo.sql"
 
 say "the same loop through the shelfops command line (docs/cli.md)"
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=$DBNAME
+export PGDATABASE=$DBNAME   # (cluster_start exported PGHOST, PGPORT, PGUSER)
 cli() { echo "\$ shelfops $*"; "$ROOT/bin/shelfops" "$@"; }
 set -e
 cli generate cli_demo --stores 5 --products 20 --days 200 --seed 42

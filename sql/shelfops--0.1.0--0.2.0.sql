@@ -206,7 +206,7 @@ BEGIN
             RETURN NULL;
         END IF;
         EXECUTE shelfops.weekly_grid_check('new_sales');
-        SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
+        SELECT jsonb_agg(jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
           INTO pairs
           FROM (SELECT tenant_id, dataset_id FROM old_sales
                 UNION SELECT tenant_id, dataset_id FROM new_sales) t;
@@ -216,16 +216,18 @@ BEGIN
             ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
          ORDER BY d.tenant_id, d.dataset_id
            FOR UPDATE OF d;
-        UPDATE shelfops.datasets d
-           SET row_count = greatest(d.row_count - o.rows, 0)
-          FROM (SELECT tenant_id, dataset_id, count(*) AS rows FROM old_sales GROUP BY tenant_id, dataset_id) o
-         WHERE d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id;
-        SELECT jsonb_agg(jsonb_build_object('tenant_id', o.tenant_id, 'dataset_id', o.dataset_id))
+        WITH o AS (SELECT tenant_id, dataset_id, count(*) AS rows,
+                          min(sale_date) AS first_date, max(sale_date) AS last_date
+                     FROM old_sales GROUP BY tenant_id, dataset_id),
+             u AS (UPDATE shelfops.datasets d
+                      SET row_count = greatest(d.row_count - o.rows, 0)
+                     FROM o
+                    WHERE d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
+                RETURNING d.tenant_id, d.dataset_id, d.row_count, d.date_min, d.date_max, o.first_date, o.last_date)
+        SELECT jsonb_agg(jsonb_build_object('tenant_id', u.tenant_id, 'dataset_id', u.dataset_id))
           INTO pairs
-          FROM (SELECT tenant_id, dataset_id, min(sale_date) AS first_date, max(sale_date) AS last_date
-                  FROM old_sales GROUP BY tenant_id, dataset_id) o
-          JOIN shelfops.datasets d ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
-         WHERE o.first_date <= d.date_min OR o.last_date >= d.date_max OR d.row_count = 0;
+          FROM u
+         WHERE u.first_date <= u.date_min OR u.last_date >= u.date_max OR u.row_count = 0;
     END IF;
     IF pairs IS NOT NULL THEN
         PERFORM shelfops.recount_dataset_extent(pairs);
@@ -561,7 +563,7 @@ AS $$
                'combos', coalesce((SELECT j FROM combo), '[]')) END
 $$;
 COMMENT ON FUNCTION shelfops_benchmark_json(uuid, text) IS
-  'One benchmark run in the reference''s benchmark JSON layout (results per dataset, combos with per-source slices); NULL for an unknown run';
+  'One benchmark run in the reference''s benchmark JSON layout (results per dataset, combos with per-source slices); an unknown run (or another tenant''s) is an error';
 
 ------------------------------------------------------------------------------
 -- 68_plot: SVG pictures (new)
@@ -601,6 +603,25 @@ COMMENT ON FUNCTION shelfops_plot_benchmark(uuid, text, text) IS
 -- comes before both: PL/pgSQL bodies read model_retraining_log and retrain_jobs at
 -- run time only.  See docs/scheduling.md.
 
+-- The drift cooldown of a model's retrain job: when its last drift run (any log row
+-- with trigger drift that was not skipped) started, and whether the policy's
+-- drift_cooldown since then has not passed yet.  shelfops.retrain_drift reports it;
+-- shelfops.retrain_due_trigger reads it first, so a cooling job skips the drift
+-- measurement altogether.
+CREATE FUNCTION shelfops.retrain_drift_cooling(p_tenant text, p_model text,
+                                               OUT last_run timestamptz, OUT cooling boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.last_run,
+           coalesce(l.last_run + (shelfops.effective_gate_policy(p_tenant, p_model)).drift_cooldown > now(), false)
+      FROM (SELECT max(r.started_at) AS last_run FROM shelfops.model_retraining_log r
+             WHERE r.tenant_id = p_tenant AND r.model_name = p_model AND r.trigger_type = 'drift'
+               AND r.status <> 'skipped') l
+$$;
+COMMENT ON FUNCTION shelfops.retrain_drift_cooling(text, text) IS
+  'When a model''s last drift run started and whether its drift cooldown is still running';
+
 -- The champion's rolling MAE over matched forecasts and actuals, against its holdout
 -- MAE.  Pairs: the champion version's persisted forecasts (shelfops.forecasts) joined
 -- to the actual sales rows of its dataset, and its scored shadow rows
@@ -637,10 +658,7 @@ BEGIN
       INTO v_version, v_dataset, v_holdout
       FROM shelfops.model_versions v
      WHERE v.tenant_id = p_tenant AND v.model_name = p_model AND v.status = 'champion';
-    SELECT max(l.started_at) INTO v_last FROM shelfops.model_retraining_log l
-     WHERE l.tenant_id = p_tenant AND l.model_name = p_model AND l.trigger_type = 'drift'
-       AND l.status <> 'skipped';
-    v_cooling := v_last IS NOT NULL AND v_last + pol.drift_cooldown > now();
+    SELECT c.last_run, c.cooling INTO v_last, v_cooling FROM shelfops.retrain_drift_cooling(p_tenant, p_model) c;
     IF v_version IS NULL THEN
         v_reason := 'no_champion';
     ELSE
@@ -1110,8 +1128,24 @@ AS $$
         WHEN j.consecutive_failures > 0 AND j.next_run_at > now() THEN NULL
         WHEN shelfops.retrain_new_data_due(j) THEN 'new_data'
         WHEN 'drift' = ANY (j.enabled_triggers)
+             AND NOT (shelfops.retrain_drift_cooling(j.tenant_id, j.model_name)).cooling
              AND (shelfops.retrain_drift(j.tenant_id, j.model_name) ->> 'due')::boolean THEN 'drift'
     END
+$$;
+
+-- The enabled jobs that are due now, with the trigger they are due for, in the order
+-- they should run: the one list shelfops_run_due_jobs, the worker's count
+-- (retrain_free_due_jobs) and a retrain worker's claim (retrain_claim) read.
+CREATE FUNCTION shelfops.retrain_due_jobs()
+RETURNS TABLE(tenant_id text, model_name text, next_run_at timestamptz, trigger text)
+LANGUAGE sql STABLE
+AS $$
+    SELECT d.tenant_id, d.model_name, d.next_run_at, d.trigger
+      FROM (SELECT j.tenant_id::text, j.model_name::text, j.next_run_at,
+                   shelfops.retrain_due_trigger(j) AS trigger
+              FROM shelfops.retrain_jobs j WHERE j.enabled) d
+     WHERE d.trigger IS NOT NULL
+     ORDER BY d.next_run_at, d.tenant_id, d.model_name
 $$;
 
 -- For the background worker (superuser only, no grant): the due jobs whose
@@ -1125,12 +1159,7 @@ DECLARE
     r  record;
     k1 integer := hashtext('shelfops.retrain');
 BEGIN
-    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger
-               FROM (SELECT j.tenant_id::text, j.model_name::text, j.next_run_at,
-                            shelfops.retrain_due_trigger(j) AS trigger
-                       FROM shelfops.retrain_jobs j WHERE j.enabled) d
-              WHERE d.trigger IS NOT NULL
-              ORDER BY d.next_run_at, d.tenant_id, d.model_name LOOP
+    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger FROM shelfops.retrain_due_jobs() d LOOP
         IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
             PERFORM pg_advisory_unlock(k1, hashtext(r.tenant_id || '/' || r.model_name));
             tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
@@ -1154,7 +1183,7 @@ DECLARE
     r  record;
     k1 integer := hashtext('shelfops.retrain');
 BEGIN
-    FOR r IN SELECT * FROM shelfops.retrain_free_due_jobs() LOOP
+    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger FROM shelfops.retrain_due_jobs() d LOOP
         IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
             tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
             RETURN NEXT;
@@ -1182,10 +1211,7 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', d.tenant_id, 'model', d.model_name,
                                                  'trigger', d.trigger) ORDER BY d.next_run_at), '[]')
       INTO v_due
-      FROM (SELECT j.tenant_id, j.model_name, j.next_run_at, shelfops.retrain_due_trigger(j) AS trigger
-              FROM shelfops.retrain_jobs j
-             WHERE j.enabled) d
-     WHERE d.trigger IS NOT NULL;
+      FROM shelfops.retrain_due_jobs() d;
     COMMIT;
     FOR r IN SELECT * FROM jsonb_to_recordset(v_due) AS x(tenant text, model text, trigger text) LOOP
         v_before := now();     -- a row this CALL writes starts in this or a later transaction

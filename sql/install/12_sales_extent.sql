@@ -154,7 +154,7 @@ BEGIN
             RETURN NULL;
         END IF;
         EXECUTE shelfops.weekly_grid_check('new_sales');
-        SELECT jsonb_agg(DISTINCT jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
+        SELECT jsonb_agg(jsonb_build_object('tenant_id', t.tenant_id, 'dataset_id', t.dataset_id))
           INTO pairs
           FROM (SELECT tenant_id, dataset_id FROM old_sales
                 UNION SELECT tenant_id, dataset_id FROM new_sales) t;
@@ -164,16 +164,18 @@ BEGIN
             ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
          ORDER BY d.tenant_id, d.dataset_id
            FOR UPDATE OF d;
-        UPDATE shelfops.datasets d
-           SET row_count = greatest(d.row_count - o.rows, 0)
-          FROM (SELECT tenant_id, dataset_id, count(*) AS rows FROM old_sales GROUP BY tenant_id, dataset_id) o
-         WHERE d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id;
-        SELECT jsonb_agg(jsonb_build_object('tenant_id', o.tenant_id, 'dataset_id', o.dataset_id))
+        WITH o AS (SELECT tenant_id, dataset_id, count(*) AS rows,
+                          min(sale_date) AS first_date, max(sale_date) AS last_date
+                     FROM old_sales GROUP BY tenant_id, dataset_id),
+             u AS (UPDATE shelfops.datasets d
+                      SET row_count = greatest(d.row_count - o.rows, 0)
+                     FROM o
+                    WHERE d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
+                RETURNING d.tenant_id, d.dataset_id, d.row_count, d.date_min, d.date_max, o.first_date, o.last_date)
+        SELECT jsonb_agg(jsonb_build_object('tenant_id', u.tenant_id, 'dataset_id', u.dataset_id))
           INTO pairs
-          FROM (SELECT tenant_id, dataset_id, min(sale_date) AS first_date, max(sale_date) AS last_date
-                  FROM old_sales GROUP BY tenant_id, dataset_id) o
-          JOIN shelfops.datasets d ON d.tenant_id = o.tenant_id AND d.dataset_id = o.dataset_id
-         WHERE o.first_date <= d.date_min OR o.last_date >= d.date_max OR d.row_count = 0;
+          FROM u
+         WHERE u.first_date <= u.date_min OR u.last_date >= u.date_max OR u.row_count = 0;
     END IF;
     IF pairs IS NOT NULL THEN
         PERFORM shelfops.recount_dataset_extent(pairs);

@@ -189,4 +189,4 @@ AS $$
                'combos', coalesce((SELECT j FROM combo), '[]')) END
 $$;
 COMMENT ON FUNCTION shelfops_benchmark_json(uuid, text) IS
-  'One benchmark run in the reference''s benchmark JSON layout (results per dataset, combos with per-source slices); NULL for an unknown run';
+  'One benchmark run in the reference''s benchmark JSON layout (results per dataset, combos with per-source slices); an unknown run (or another tenant''s) is an error';

@@ -4,6 +4,25 @@
 -- comes before both: PL/pgSQL bodies read model_retraining_log and retrain_jobs at
 -- run time only.  See docs/scheduling.md.
 
+-- The drift cooldown of a model's retrain job: when its last drift run (any log row
+-- with trigger drift that was not skipped) started, and whether the policy's
+-- drift_cooldown since then has not passed yet.  shelfops.retrain_drift reports it;
+-- shelfops.retrain_due_trigger reads it first, so a cooling job skips the drift
+-- measurement altogether.
+CREATE FUNCTION shelfops.retrain_drift_cooling(p_tenant text, p_model text,
+                                               OUT last_run timestamptz, OUT cooling boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.last_run,
+           coalesce(l.last_run + (shelfops.effective_gate_policy(p_tenant, p_model)).drift_cooldown > now(), false)
+      FROM (SELECT max(r.started_at) AS last_run FROM shelfops.model_retraining_log r
+             WHERE r.tenant_id = p_tenant AND r.model_name = p_model AND r.trigger_type = 'drift'
+               AND r.status <> 'skipped') l
+$$;
+COMMENT ON FUNCTION shelfops.retrain_drift_cooling(text, text) IS
+  'When a model''s last drift run started and whether its drift cooldown is still running';
+
 -- The champion's rolling MAE over matched forecasts and actuals, against its holdout
 -- MAE.  Pairs: the champion version's persisted forecasts (shelfops.forecasts) joined
 -- to the actual sales rows of its dataset, and its scored shadow rows
@@ -40,10 +59,7 @@ BEGIN
       INTO v_version, v_dataset, v_holdout
       FROM shelfops.model_versions v
      WHERE v.tenant_id = p_tenant AND v.model_name = p_model AND v.status = 'champion';
-    SELECT max(l.started_at) INTO v_last FROM shelfops.model_retraining_log l
-     WHERE l.tenant_id = p_tenant AND l.model_name = p_model AND l.trigger_type = 'drift'
-       AND l.status <> 'skipped';
-    v_cooling := v_last IS NOT NULL AND v_last + pol.drift_cooldown > now();
+    SELECT c.last_run, c.cooling INTO v_last, v_cooling FROM shelfops.retrain_drift_cooling(p_tenant, p_model) c;
     IF v_version IS NULL THEN
         v_reason := 'no_champion';
     ELSE

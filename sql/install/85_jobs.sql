@@ -706,8 +706,24 @@ AS $$
         WHEN j.consecutive_failures > 0 AND j.next_run_at > now() THEN NULL
         WHEN shelfops.retrain_new_data_due(j) THEN 'new_data'
         WHEN 'drift' = ANY (j.enabled_triggers)
+             AND NOT (shelfops.retrain_drift_cooling(j.tenant_id, j.model_name)).cooling
              AND (shelfops.retrain_drift(j.tenant_id, j.model_name) ->> 'due')::boolean THEN 'drift'
     END
+$$;
+
+-- The enabled jobs that are due now, with the trigger they are due for, in the order
+-- they should run: the one list shelfops_run_due_jobs, the worker's count
+-- (retrain_free_due_jobs) and a retrain worker's claim (retrain_claim) read.
+CREATE FUNCTION shelfops.retrain_due_jobs()
+RETURNS TABLE(tenant_id text, model_name text, next_run_at timestamptz, trigger text)
+LANGUAGE sql STABLE
+AS $$
+    SELECT d.tenant_id, d.model_name, d.next_run_at, d.trigger
+      FROM (SELECT j.tenant_id::text, j.model_name::text, j.next_run_at,
+                   shelfops.retrain_due_trigger(j) AS trigger
+              FROM shelfops.retrain_jobs j WHERE j.enabled) d
+     WHERE d.trigger IS NOT NULL
+     ORDER BY d.next_run_at, d.tenant_id, d.model_name
 $$;
 
 -- For the background worker (superuser only, no grant): the due jobs whose
@@ -721,12 +737,7 @@ DECLARE
     r  record;
     k1 integer := hashtext('shelfops.retrain');
 BEGIN
-    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger
-               FROM (SELECT j.tenant_id::text, j.model_name::text, j.next_run_at,
-                            shelfops.retrain_due_trigger(j) AS trigger
-                       FROM shelfops.retrain_jobs j WHERE j.enabled) d
-              WHERE d.trigger IS NOT NULL
-              ORDER BY d.next_run_at, d.tenant_id, d.model_name LOOP
+    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger FROM shelfops.retrain_due_jobs() d LOOP
         IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
             PERFORM pg_advisory_unlock(k1, hashtext(r.tenant_id || '/' || r.model_name));
             tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
@@ -750,7 +761,7 @@ DECLARE
     r  record;
     k1 integer := hashtext('shelfops.retrain');
 BEGIN
-    FOR r IN SELECT * FROM shelfops.retrain_free_due_jobs() LOOP
+    FOR r IN SELECT d.tenant_id, d.model_name, d.trigger FROM shelfops.retrain_due_jobs() d LOOP
         IF pg_try_advisory_lock(k1, hashtext(r.tenant_id || '/' || r.model_name)) THEN
             tenant_id := r.tenant_id; model_name := r.model_name; trigger := r.trigger;
             RETURN NEXT;
@@ -778,10 +789,7 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', d.tenant_id, 'model', d.model_name,
                                                  'trigger', d.trigger) ORDER BY d.next_run_at), '[]')
       INTO v_due
-      FROM (SELECT j.tenant_id, j.model_name, j.next_run_at, shelfops.retrain_due_trigger(j) AS trigger
-              FROM shelfops.retrain_jobs j
-             WHERE j.enabled) d
-     WHERE d.trigger IS NOT NULL;
+      FROM shelfops.retrain_due_jobs() d;
     COMMIT;
     FOR r IN SELECT * FROM jsonb_to_recordset(v_due) AS x(tenant text, model text, trigger text) LOOP
         v_before := now();     -- a row this CALL writes starts in this or a later transaction
