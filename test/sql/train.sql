@@ -104,7 +104,7 @@ SELECT r->'rows'->>'train' AS train_rows, r->'rows'->>'holdout' AS holdout_rows
 SELECT feature_spec->>'target_base' AS base, feature_spec->'target_base_smooth' AS smooth,
        feature_spec->>'target_base_drift' AS drift, feature_spec->'target_base_drift_weight' AS drift_weight,
        feature_spec->>'target_base_fallback' AS fallback,
-       coalesce((feature_spec->>'residual_weight')::float8, 1) BETWEEN 0 AND 1 AS residual_weight_in_0_1
+       round((feature_spec->>'residual_weight')::numeric, 3) AS residual_weight
   FROM shelfops.model_versions WHERE model_name = 'tw_m';
 SELECT count(*) AS targets, bool_and(f.forecast = s.quantity) AS fallback_is_lag_horizon
   FROM shelfops_forecast('tw_m', version => 1) f
@@ -118,7 +118,7 @@ SELECT count(*) AS targets, bool_and(forecast > 0) AS positive FROM shelfops_for
 UPDATE shelfops.sales SET quantity = quantity * 3 WHERE dataset_id = 'tw' AND sale_date > '2023-05-05';
 SELECT (shelfops_train('tw', 'tw_m', 'xgboost', '{"n_estimators": 20, "max_depth": 3}'))->>'version' AS v2;
 SELECT a.model_bytes = b.model_bytes AS same_model,
-       a.feature_spec->'residual_weight' IS NOT DISTINCT FROM b.feature_spec->'residual_weight' AS same_residual_weight,
+       a.feature_spec->'residual_weight' = b.feature_spec->'residual_weight' AS same_residual_weight,
        a.calibration = b.calibration AS same_calibration,
        a.holdout_start = b.holdout_start AND a.holdout_start = '2023-05-12' AS same_holdout,
        a.metrics->'holdout'->'wape' <> b.metrics->'holdout'->'wape' AS holdout_metrics_moved

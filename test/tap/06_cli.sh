@@ -215,7 +215,7 @@ check $? "--tenant acts for another tenant (its dataset, its empty history)" "rc
 # 47-51: benchmark, tune, plot, benchmark-combos, plot benchmark (a missing function fails)
 if has_function shelfops_benchmark; then
     run benchmark cli cli2 -a seasonal_naive,moving_average --json
-    [ "$rc" = 0 ] && [ "$(json "len(d) >= 4")" = True ]
+    [ "$rc" = 0 ] && [ "$(json "len(d) == 4")" = True ]
     check $? "benchmark --json: a row per dataset and algorithm" "rc $rc"
     run_id=$(json "next(v for k, v in d[0].items() if k.endswith('run_id'))")
 else

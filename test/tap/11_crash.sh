@@ -102,9 +102,12 @@ else  # no real data beside the checkout: a big synthetic generation instead
     sql="shelfops_generate_synthetic('ross', 100, 50, 400, 3)->>'rows'"
 fi
 wait_for 60 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT shelfops_%(''ross''%' AND state = 'active' AND now() - query_start > interval '300 ms'" 1
+reached=$?
 crash_restart
-grep -qE '^[0-9]+$' "$DIR/bg.out" && echo "not ok 2 - the $what finished before the kill: $(cat "$DIR/bg.out")" \
-    || echo "ok 2 - kill -9 of the postmaster during the $what"
+# the kill must land while the call runs: it was seen running, and it did not return
+[ "$reached" = 0 ] && ! grep -qE '^[0-9]+$' "$DIR/bg.out" \
+    && echo "ok 2 - kill -9 of the postmaster during the $what" \
+    || echo "not ok 2 - the $what was not running at the kill (seen running: $reached): $(cat "$DIR/bg.out")"
 [ "$(q "SELECT count(*) FROM shelfops.datasets WHERE dataset_id = 'ross'")|$(q "SELECT count(*) FROM shelfops.sales WHERE dataset_id = 'ross'")" = "0|0" ] \
     && echo "ok 3 - the interrupted load left no dataset row and no sales rows" \
     || echo "not ok 3 - $(q "SELECT row_count FROM shelfops.datasets WHERE dataset_id = 'ross'")"
@@ -115,11 +118,12 @@ out=$(q "SELECT $sql")
 
 # --- 2. a training -----------------------------------------------------------
 background "SELECT shelfops_train('syn', 'mt', 'xgboost', '{\"n_estimators\": 3000, \"max_depth\": 8, \"eta\": 0.01, \"early_stopping_rounds\": 0}')->>'version'"
-wait_for 120 "SELECT count(*) FROM shelfops_progress() WHERE model_name = 'mt' AND phase = 'fit' AND rounds_done >= 3" 1 \
-    || echo "# training never reached the fit phase: $(cat "$DIR/bg.out")" >&2
+wait_for 120 "SELECT count(*) FROM shelfops_progress() WHERE model_name = 'mt' AND phase = 'fit' AND rounds_done >= 3" 1
+reached=$?
 crash_restart
-grep -qE '^[0-9]+$' "$DIR/bg.out" && echo "not ok 6 - the training finished before the kill" \
-    || echo "ok 6 - kill -9 of the postmaster while the training is fitting"
+[ "$reached" = 0 ] && ! grep -qE '^[0-9]+$' "$DIR/bg.out" \
+    && echo "ok 6 - kill -9 of the postmaster while the training is fitting" \
+    || echo "not ok 6 - the training was not fitting at the kill (seen fitting: $reached): $(cat "$DIR/bg.out")"
 [ "$(q "SELECT count(*) FROM shelfops.model_versions WHERE model_name = 'mt'")|$(q "SELECT count(*) FROM shelfops.training_runs WHERE model_name = 'mt'")|$(q "SELECT count(*) FROM shelfops.model_version_counters WHERE model_name = 'mt'")" = "0|0|0" ] \
     && echo "ok 7 - the interrupted training left no version, run or counter" || echo "not ok 7 - rows of model mt remain"
 check_consistent 8 "during training"

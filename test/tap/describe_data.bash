@@ -11,7 +11,7 @@
 # add columns and tables: those must not change the rows that were there), and a new
 # table is listed only when it has rows.
 describe_data() {
-    local db=$1 colfile=${2:-} mode=${3:-} t cond cols
+    local db=$1 colfile=${2:-} mode=${3:-} t cond cols n
     q "$db" "SELECT c.relname || '|' || coalesce(x.cond, '')
               FROM pg_class c
               LEFT JOIN (SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond
